@@ -1,0 +1,31 @@
+package ocimirror.storage.blob;
+
+import java.io.IOException;
+import java.util.Optional;
+import ocimirror.storage.oci.Digest;
+
+/**
+ * Content-addressed blob files. Committed blobs are immutable and verified; in-flight
+ * content lives in the ingest area until {@link BlobWriter#commit} checks it and renames it
+ * into place atomically, so a reader never sees a partial blob.
+ *
+ * <p>Thread-safe. {@link #stat} is cheap (one file-system stat) and may be called from an
+ * event loop; writers do blocking I/O, hashing and fsync, and must run on a storage executor.
+ */
+public interface BlobStore extends AutoCloseable {
+
+    /** The committed blob, if present. */
+    Optional<BlobInfo> stat(Digest digest);
+
+    /** Starts an ingest hashed with sha256 (and {@code algorithm}, if different). */
+    BlobWriter newWriter(Digest.Algorithm algorithm) throws IOException;
+
+    /** Writes {@code bytes} and commits them, verifying them against {@code expected} if not null. */
+    BlobInfo put(byte[] bytes, Digest expected) throws IOException;
+
+    /** Removes a committed blob; false if there was none. */
+    boolean delete(Digest digest) throws IOException;
+
+    @Override
+    void close();
+}

@@ -1,0 +1,71 @@
+package ocimirror.storage.meta;
+
+import java.util.List;
+import java.util.Optional;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * Registry metadata: which repository may serve which blob and manifest, tags, referrers,
+ * blob records and upload sessions. Reads are cheap point lookups or short scans; writes
+ * are durable (WAL) and must run on a storage executor, never on an event loop.
+ *
+ * <p>Listings are sorted lexically by their key and paginated with {@code last} (exclusive,
+ * null for the start) and {@code n} (maximum entries).
+ */
+public interface MetadataStore extends AutoCloseable {
+
+    // --- repository -> blob links (layers and configs) ---
+    void linkBlob(RepoName repo, Digest digest);
+
+    boolean isBlobLinked(RepoName repo, Digest digest);
+
+    /** Removes the link; false if there was none. */
+    boolean unlinkBlob(RepoName repo, Digest digest);
+
+    // --- manifests ---
+    /** Stores the manifest record (and its referrer entry if it has a subject) atomically. */
+    void putManifest(RepoName repo, ManifestRecord manifest);
+
+    Optional<ManifestRecord> getManifest(RepoName repo, Digest digest);
+
+    /** Deletes the manifest, the tags that point at it and its referrer entry; false if absent. */
+    boolean deleteManifest(RepoName repo, Digest digest);
+
+    /** Manifests in {@code repo} whose subject is {@code subject}, sorted by digest. */
+    List<ManifestRecord> referrers(RepoName repo, Digest subject);
+
+    // --- tags ---
+    void putTag(RepoName repo, String tag, TagRecord record);
+
+    Optional<TagRecord> getTag(RepoName repo, String tag);
+
+    boolean deleteTag(RepoName repo, String tag);
+
+    Page<String> listTags(RepoName repo, String last, int n);
+
+    // --- repositories (anything with a link, manifest or tag) ---
+    boolean repositoryExists(RepoName repo);
+
+    Page<String> listRepositories(String last, int n);
+
+    // --- blob records ---
+    void putBlob(BlobRecord record);
+
+    Optional<BlobRecord> getBlob(Digest digest);
+
+    void deleteBlob(Digest digest);
+
+    // --- upload sessions ---
+    void putUpload(UploadRecord upload);
+
+    Optional<UploadRecord> getUpload(String id);
+
+    void deleteUpload(String id);
+
+    /** Forgets every upload session (their ingest files are wiped at start-up). */
+    void clearUploads();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,122 @@
+package ocimirror.storage.oci;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/**
+ * A validated content digest, {@code algorithm:hex}. Only sha256 (required by the spec) and
+ * sha512 are accepted; the hex is lower case and of the algorithm's exact length, so a
+ * digest is always safe to turn into a file name.
+ */
+public record Digest(Algorithm algorithm, String hex) {
+
+    public enum Algorithm {
+        SHA256("sha256", "SHA-256", 64),
+        SHA512("sha512", "SHA-512", 128);
+
+        private final String prefix;
+        private final String jcaName;
+        private final int hexLength;
+
+        Algorithm(String prefix, String jcaName, int hexLength) {
+            this.prefix = prefix;
+            this.jcaName = jcaName;
+            this.hexLength = hexLength;
+        }
+
+        /** The name as it appears in a digest string, e.g. {@code sha256}. */
+        public String prefix() {
+            return prefix;
+        }
+
+        public int hexLength() {
+            return hexLength;
+        }
+
+        public MessageDigest newMessageDigest() {
+            try {
+                return MessageDigest.getInstance(jcaName);
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("JDK lacks " + jcaName, e);
+            }
+        }
+
+        static Algorithm of(String prefix) {
+            for (Algorithm a : values()) {
+                if (a.prefix.equals(prefix)) {
+                    return a;
+                }
+            }
+            return null;
+        }
+    }
+
+    // The spec's grammar: algorithm ":" encoded, algorithm-component ([+._-] component)*
+    private static final Pattern GRAMMAR = Pattern.compile("[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+");
+    private static final Pattern LOWER_HEX = Pattern.compile("[a-f0-9]+");
+
+    public Digest {
+        if (algorithm == null || hex == null || hex.length() != algorithm.hexLength || !LOWER_HEX.matcher(hex).matches()) {
+            throw OciError.DIGEST_INVALID.exception("invalid " + (algorithm == null ? "" : algorithm.prefix + " ") + "digest hex");
+        }
+    }
+
+    /**
+     * Parses and validates a digest string.
+     *
+     * @throws OciException {@link OciError#DIGEST_INVALID} if it is malformed or of an unsupported algorithm
+     */
+    public static Digest parse(String s) {
+        if (s == null || s.length() > 256 || !GRAMMAR.matcher(s).matches()) {
+            throw OciError.DIGEST_INVALID.exception("malformed digest: " + abbreviate(s));
+        }
+        int colon = s.indexOf(':');
+        Algorithm algorithm = Algorithm.of(s.substring(0, colon));
+        if (algorithm == null) {
+            throw OciError.DIGEST_INVALID.exception("unsupported digest algorithm: " + s.substring(0, colon));
+        }
+        String hex = s.substring(colon + 1);
+        if (hex.length() != algorithm.hexLength || !LOWER_HEX.matcher(hex).matches()) {
+            throw OciError.DIGEST_INVALID.exception("invalid " + algorithm.prefix + " digest: " + abbreviate(s));
+        }
+        return new Digest(algorithm, hex);
+    }
+
+    /** True if {@code s} parses as a supported digest. */
+    public static boolean isDigest(String s) {
+        try {
+            parse(s);
+            return true;
+        } catch (OciException e) {
+            return false;
+        }
+    }
+
+    /** The digest of {@code bytes} under {@code algorithm}. */
+    public static Digest of(Algorithm algorithm, byte[] bytes) {
+        return fromHash(algorithm, algorithm.newMessageDigest().digest(bytes));
+    }
+
+    /** The sha256 digest of {@code bytes}. */
+    public static Digest sha256(byte[] bytes) {
+        return of(Algorithm.SHA256, bytes);
+    }
+
+    public static Digest fromHash(Algorithm algorithm, byte[] hash) {
+        return new Digest(algorithm, HexFormat.of().formatHex(hash));
+    }
+
+    @Override
+    public String toString() {
+        return algorithm.prefix + ":" + hex;
+    }
+
+    private static String abbreviate(String s) {
+        if (s == null) {
+            return "(none)";
+        }
+        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    }
+}
