@@ -162,9 +162,7 @@ final class ManifestParser {
             throw invalid("annotations must be an object");
         }
         Map<String, String> out = new LinkedHashMap<>();
-        var fields = a.fields();
-        while (fields.hasNext()) {
-            var e = fields.next();
+        for (var e : a.properties()) {
             if (!e.getValue().isTextual()) {
                 throw invalid("annotation " + e.getKey() + " must be a string");
             }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.FileRegion;
@@ -155,7 +154,7 @@ final class Harness implements AutoCloseable {
             if (part != first) {
                 parts.add(part.getClass());
             }
-            body.writeBytes(ByteBufUtil.getBytes(((ByteBuf) ((LastHttpContent) part).content())));
+            body.writeBytes(ByteBufUtil.getBytes(((LastHttpContent) part).content()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
