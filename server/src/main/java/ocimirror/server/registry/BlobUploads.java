@@ -56,7 +56,12 @@ public final class BlobUploads {
             UploadSession session = new UploadSession(repo, blobs.newWriter(Digest.Algorithm.SHA256), clock.millis());
             session.tryAcquire();
             sessions.put(session.id(), session);
-            metadata.putUpload(new UploadRecord(session.id(), repo, clock.millis()));
+            try {
+                metadata.putUpload(new UploadRecord(session.id(), repo, clock.millis()));
+            } catch (RuntimeException e) {
+                abort(session);
+                throw e;
+            }
             return session;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
