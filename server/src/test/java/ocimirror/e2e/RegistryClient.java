@@ -115,6 +115,15 @@ final class RegistryClient {
         assertEquals(201, r.statusCode(), () -> "PUT manifest: " + describe(r));
     }
 
+    /** Pushes every image of {@code index} by digest, then the index under {@code tag}. */
+    void pushIndex(String repo, String tag, OciLayoutBuilder.ImageIndex index) throws IOException {
+        for (OciLayoutBuilder.Image image : index.byPlatform().values()) {
+            pushImage(repo, image.manifest().digest(), image);
+        }
+        HttpResponse<byte[]> r = putManifest(repo, tag, index.index().mediaType(), index.index().bytes());
+        assertEquals(201, r.statusCode(), () -> "PUT index: " + describe(r));
+    }
+
     HttpResponse<byte[]> putManifest(String repo, String ref, String mediaType, byte[] bytes) {
         return send(request("/v2/" + repo + "/manifests/" + ref)
                 .header("Content-Type", mediaType)
