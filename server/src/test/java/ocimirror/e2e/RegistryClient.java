@@ -1,10 +1,7 @@
 package ocimirror.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -12,8 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.Optional;
-import java.util.Set;
 
 /**
  * A minimal OCI distribution client over {@link HttpClient} for the tests that need exact
@@ -22,8 +17,6 @@ import java.util.Set;
  */
 final class RegistryClient {
 
-    static final String API_VERSION_HEADER = "Docker-Distribution-API-Version";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final RegistryUnderTest registry;
     private final HttpClient http = HttpClient.newBuilder()
@@ -128,32 +121,6 @@ final class RegistryClient {
         return send(request("/v2/" + repo + "/manifests/" + ref)
                 .header("Content-Type", mediaType)
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build());
-    }
-
-    /** Asserts the response is an OCI error with one of the given statuses and codes. */
-    static void assertOciError(HttpResponse<byte[]> r, Set<Integer> statuses, Set<String> codes) {
-        assertTrue(statuses.contains(r.statusCode()),
-                () -> "expected status in " + statuses + ", got " + describe(r));
-        assertApiVersionHeader(r);
-        String code = errorCode(r.body()).orElseThrow(
-                () -> new AssertionError("no OCI error body in " + describe(r)));
-        assertTrue(codes.contains(code), () -> "expected errors[0].code in " + codes + ", got " + describe(r));
-    }
-
-    static void assertApiVersionHeader(HttpResponse<?> r) {
-        assertEquals(Optional.of("registry/2.0"), r.headers().firstValue(API_VERSION_HEADER),
-                () -> "missing " + API_VERSION_HEADER + " on " + r.request().method() + " " + r.uri()
-                        + " -> " + r.statusCode() + " " + r.headers().map());
-    }
-
-    /** {@code errors[0].code} of an OCI error body, if it is one. */
-    static Optional<String> errorCode(byte[] body) {
-        try {
-            JsonNode code = JSON.readTree(body).path("errors").path(0).path("code");
-            return code.isTextual() ? Optional.of(code.asText()) : Optional.empty();
-        } catch (IOException | RuntimeException e) {
-            return Optional.empty();
-        }
     }
 
     static String describe(HttpResponse<byte[]> r) {

@@ -109,7 +109,7 @@ class SkopeoRoundTripE2ETest {
             assertEquals(200, head.statusCode(), () -> RegistryClient.describe(head));
             assertEquals(Optional.of(String.valueOf(blob.size())), head.headers().firstValue("Content-Length"));
             assertEquals(Optional.of(blob.digest()), head.headers().firstValue("Docker-Content-Digest"));
-            RegistryClient.assertApiVersionHeader(head);
+            OciAssertions.assertApiVersion(head);
         }
         Path out = tmp.resolve("out-second");
         skopeo.copy(second, oci(out, "v2"));
