@@ -119,11 +119,15 @@ final class Processes {
         private final String name;
         private final Process process;
         private final Path log;
+        // Stops the daemon if the JVM exits without close() (e.g. surefire's timeout kills it).
+        private final Thread shutdownHook;
 
         private Daemon(String name, Process process, Path log) {
             this.name = name;
             this.process = process;
             this.log = log;
+            this.shutdownHook = new Thread(() -> stop(process), "stop-" + name);
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
         }
 
         long pid() {
@@ -164,6 +168,11 @@ final class Processes {
         @Override
         public void close() {
             stop(process);
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs anyway and finds the process gone
+            }
         }
     }
 
