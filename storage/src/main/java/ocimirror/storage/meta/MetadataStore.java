@@ -11,7 +11,8 @@ import ocimirror.storage.oci.RepoName;
  * are durable (WAL) and must run on a storage executor, never on an event loop.
  *
  * <p>Listings are sorted lexically by their key and paginated with {@code last} (exclusive,
- * null for the start) and {@code n} (maximum entries).
+ * null for the start) and {@code n} (maximum entries); {@code n <= 0} gives no items, with
+ * {@code more} telling whether any entry follows {@code last}.
  */
 public interface MetadataStore extends AutoCloseable {
 

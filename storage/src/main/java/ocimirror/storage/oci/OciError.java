@@ -21,6 +21,12 @@ public enum OciError {
     DENIED(403, "requested access to the resource is denied"),
     UNSUPPORTED(405, "the operation is unsupported"),
     TOOMANYREQUESTS(429, "too many requests"),
+    /** {@code n} is not a non-negative integer (distribution's code for the same refusal). */
+    PAGINATION_NUMBER_INVALID(400, "invalid number of results requested"),
+    /** A request that is not well-formed HTTP (the decoder gave up on it). */
+    REQUEST_INVALID(400, "malformed request"),
+    /** The request line or headers exceed the configured limit. */
+    HEADERS_TOO_LARGE(431, "request header fields too large"),
     /** A {@code Range} or {@code Content-Range} that cannot be satisfied (distribution sends this code with 416). */
     RANGE_INVALID(416, "requested range not satisfiable"),
     /** Headers or body larger than the configured limit. */

@@ -1,0 +1,170 @@
+package ocimirror.config;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Reads a configuration file (YAML, or JSON if the name ends in {@code .json}) into a
+ * {@link MirrorConfig}. Keys left out take the values of {@link MirrorConfig#defaults()}.
+ * Unknown keys and wrongly typed values are errors, and every error names the file and the
+ * path of the field, e.g. {@code config.yaml: limits.maxManifestBytes: expected an integer}.
+ *
+ * <pre>
+ * listen: "0.0.0.0:5000"
+ * data: /var/lib/ocimirror        # relative paths are relative to the working directory
+ * storage: {deleteEnabled: true}
+ * limits: {maxManifestBytes: 4194304, maxHeaderBytes: 16384, maxUploadBytes: 68719476736, idleTimeoutSeconds: 300}
+ * </pre>
+ */
+public final class ConfigLoader {
+
+    private ConfigLoader() {
+    }
+
+    /** Loads {@code file}. */
+    public static MirrorConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage());
+        }
+        boolean json = file.getFileName() != null
+                && file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
+        return parse(text, file.toString(), json);
+    }
+
+    /** Parses {@code text}; {@code source} names it in error messages. */
+    public static MirrorConfig parse(String text, String source, boolean json) throws ConfigException {
+        ObjectMapper mapper = (json ? JsonMapper.builder() : YAMLMapper.builder())
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+                .build();
+        FileConfig raw;
+        try {
+            raw = text.isBlank() ? null : mapper.readValue(text, FileConfig.class);
+        } catch (JsonMappingException e) {
+            throw new ConfigException(source + ": " + describe(e));
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(source + ": " + where(e) + "syntax error: " + e.getOriginalMessage());
+        }
+        return raw == null ? MirrorConfig.defaults() : toConfig(raw, source);
+    }
+
+    private static MirrorConfig toConfig(FileConfig raw, String source) throws ConfigException {
+        MirrorConfig d = MirrorConfig.defaults();
+        MirrorConfig.Listen listen = d.listen();
+        if (raw.listen() != null) {
+            try {
+                listen = MirrorConfig.Listen.parse(raw.listen());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": listen: " + e.getMessage());
+            }
+        }
+        Path data = d.dataDir();
+        if (raw.data() != null) {
+            if (raw.data().isBlank()) {
+                throw new ConfigException(source + ": data: must not be empty");
+            }
+            data = Path.of(raw.data());
+        }
+        MirrorConfig.Storage storage = d.storage();
+        if (raw.storage() != null && raw.storage().deleteEnabled() != null) {
+            storage = new MirrorConfig.Storage(raw.storage().deleteEnabled());
+        }
+        MirrorConfig.Limits l = d.limits();
+        if (raw.limits() != null) {
+            LimitsSection r = raw.limits();
+            l = new MirrorConfig.Limits(
+                    positive(source, "limits.maxManifestBytes", r.maxManifestBytes(), l.maxManifestBytes()),
+                    positive(source, "limits.maxHeaderBytes", r.maxHeaderBytes(), l.maxHeaderBytes()),
+                    positive(source, "limits.maxUploadBytes", r.maxUploadBytes(), l.maxUploadBytes()),
+                    positive(source, "limits.idleTimeoutSeconds", r.idleTimeoutSeconds(), l.idleTimeoutSeconds()));
+        }
+        return new MirrorConfig(listen, data, storage, l);
+    }
+
+    private static int positive(String source, String field, Integer value, int fallback) throws ConfigException {
+        if (value == null) {
+            return fallback;
+        }
+        if (value <= 0) {
+            throw new ConfigException(source + ": " + field + ": must be positive, got " + value);
+        }
+        return value;
+    }
+
+    private static long positive(String source, String field, Long value, long fallback) throws ConfigException {
+        if (value == null) {
+            return fallback;
+        }
+        if (value <= 0) {
+            throw new ConfigException(source + ": " + field + ": must be positive, got " + value);
+        }
+        return value;
+    }
+
+    private static String describe(JsonMappingException e) {
+        String path = e.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+        String prefix = path.isEmpty() ? where(e) : path + ": ";
+        if (e instanceof UnrecognizedPropertyException u) {
+            String known = u.getKnownPropertyIds() == null ? "" : u.getKnownPropertyIds().stream()
+                    .map(Object::toString).sorted().collect(Collectors.joining(", "));
+            return prefix + "unknown field" + (known.isEmpty() ? "" : " (expected one of: " + known + ")");
+        }
+        if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+            return prefix + "expected " + typeName(m.getTargetType());
+        }
+        return prefix + e.getOriginalMessage();
+    }
+
+    private static String where(JacksonException e) {
+        JsonLocation loc = e.getLocation();
+        return loc == null || loc.getLineNr() < 0 ? "" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
+    }
+
+    private static String typeName(Class<?> type) {
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "a boolean (true or false)";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        return "a mapping";
+    }
+
+    // The file's shape: boxed fields, so that "absent" (null) takes the default.
+    record FileConfig(String listen, String data, StorageSection storage, LimitsSection limits) {
+    }
+
+    record StorageSection(Boolean deleteEnabled) {
+    }
+
+    record LimitsSection(Integer maxManifestBytes, Integer maxHeaderBytes, Long maxUploadBytes,
+                         Integer idleTimeoutSeconds) {
+    }
+}

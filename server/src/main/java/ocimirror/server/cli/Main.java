@@ -1,0 +1,122 @@
+package ocimirror.server.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import ocimirror.config.ConfigException;
+import ocimirror.config.ConfigLoader;
+import ocimirror.config.MirrorConfig;
+import ocimirror.server.MirrorServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ocimirror} on the command line. Exit codes: 0 after a clean stop, 1 if the server
+ * could not start (port taken, data directory locked), 2 for a bad configuration or usage.
+ */
+@Command(name = "ocimirror", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "An OCI registry and pull-through mirror.",
+        subcommands = {Main.Serve.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    static final int EXIT_CONFIG = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (for tests). */
+    static int run(String... args) {
+        return new CommandLine(new Main()).execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Runs the registry until SIGTERM or SIGINT.")
+    static final class Serve implements Callable<Integer> {
+        private static final Logger log = LoggerFactory.getLogger(Serve.class);
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--listen", paramLabel = "HOST:PORT",
+                description = "Address to listen on (default: 0.0.0.0:5000, or the config file's).")
+        String listen;
+
+        @Option(names = "--data", paramLabel = "DIR",
+                description = "Data directory for blobs and metadata (default: ./data, or the config file's).")
+        Path data;
+
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "YAML or JSON configuration file; the flags above override it.")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            MirrorConfig cfg;
+            try {
+                cfg = configuration();
+            } catch (ConfigException e) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("ocimirror: " + e.getMessage());
+                err.flush();
+                return EXIT_CONFIG;
+            }
+            MirrorServer server;
+            try {
+                server = MirrorServer.start(cfg);
+            } catch (Exception e) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("ocimirror: cannot start on " + cfg.listen() + " with data in " + cfg.dataDir() + ": " + e);
+                err.flush();
+                return 1;
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.close();
+                stopped.countDown();
+            }, "ocimirror-shutdown"));
+            log.info("ocimirror {} serving on {}", Version.current(), server.localAddress());
+            stopped.await();
+            return 0;
+        }
+
+        private MirrorConfig configuration() throws ConfigException {
+            MirrorConfig cfg = config == null ? MirrorConfig.defaults() : ConfigLoader.load(config);
+            if (listen != null) {
+                try {
+                    cfg = cfg.withListen(MirrorConfig.Listen.parse(listen));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("--listen: " + e.getMessage());
+                }
+            }
+            if (data != null) {
+                cfg = cfg.withDataDir(data);
+            }
+            return cfg;
+        }
+    }
+
+    /** The version from the jar's manifest ("dev" when run from classes). */
+    static final class Version implements CommandLine.IVersionProvider {
+        static String current() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return v == null ? "dev" : v;
+        }
+
+        @Override
+        public String[] getVersion() {
+            return new String[] {"ocimirror " + current()};
+        }
+    }
+}

@@ -1,0 +1,346 @@
+package ocimirror.server.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import ocimirror.server.registry.BlobUploads;
+import ocimirror.server.registry.RegistryService;
+import ocimirror.server.registry.UploadSession;
+import ocimirror.server.route.OciRoute;
+import ocimirror.server.route.OciRouteParser;
+import ocimirror.storage.blob.BlobInfo;
+import ocimirror.storage.meta.Page;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.MediaTypes;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * Maps each (method, route) to the registry service and builds the spec's responses. Cheap reads
+ * (manifest and blob lookups, referrers, upload status) answer inline on the event loop; writes
+ * and listings go through {@link RegistryHandler#async} or a streaming {@link UploadBody}.
+ */
+final class RegistryEndpoints {
+    private static final String JSON = "application/json";
+    private static final String OCTET_STREAM = "application/octet-stream";
+
+    private final RegistryHandler h;
+    private final RegistryService service;
+    private final BlobUploads uploads;
+    private final Executor storage;
+    private final JsonMapper json = new JsonMapper();
+
+    RegistryEndpoints(RegistryHandler handler, RegistryService service, Executor storage) {
+        this.h = handler;
+        this.service = service;
+        this.uploads = service.uploads();
+        this.storage = storage;
+    }
+
+    void dispatch(Exchange ex, OciRoute route) {
+        HttpMethod m = ex.request.method();
+        boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
+        if (route instanceof OciRoute.NotFound) {
+            throw OciError.NOT_FOUND.exception(null);
+        } else if (route instanceof OciRoute.Base) {
+            if (read) {
+                h.respond(ex, ex.head ? Responses.headOnly(HttpResponseStatus.OK, 2, JSON)
+                        : Responses.full(HttpResponseStatus.OK, new byte[] {'{', '}'}, JSON));
+                return;
+            }
+        } else if (route instanceof OciRoute.Catalog c) {
+            if (m.equals(HttpMethod.GET)) {
+                h.async(ex, () -> service.catalog(c.n(), c.last()), page -> catalog(c, page));
+                return;
+            }
+        } else if (route instanceof OciRoute.Tags t) {
+            if (m.equals(HttpMethod.GET)) {
+                h.async(ex, () -> service.tags(t.repo(), t.n(), t.last()), list -> tags(t, list));
+                return;
+            }
+        } else if (route instanceof OciRoute.Manifest r) {
+            if (read) {
+                getManifest(ex, r);
+                return;
+            } else if (m.equals(HttpMethod.PUT)) {
+                putManifest(ex, r);
+                return;
+            } else if (m.equals(HttpMethod.DELETE)) {
+                h.async(ex, () -> {
+                    service.deleteManifest(r.repo(), r.reference());
+                    return null;
+                }, v -> Responses.empty(HttpResponseStatus.ACCEPTED));
+                return;
+            }
+        } else if (route instanceof OciRoute.Blob r) {
+            if (read) {
+                getBlob(ex, r);
+                return;
+            } else if (m.equals(HttpMethod.DELETE)) {
+                h.async(ex, () -> {
+                    service.deleteBlob(r.repo(), r.digest());
+                    return null;
+                }, v -> Responses.empty(HttpResponseStatus.ACCEPTED));
+                return;
+            }
+        } else if (route instanceof OciRoute.UploadStart r) {
+            if (m.equals(HttpMethod.POST)) {
+                startUpload(ex, r);
+                return;
+            }
+        } else if (route instanceof OciRoute.Upload r) {
+            if (m.equals(HttpMethod.GET)) {
+                h.respond(ex, Responses.upload(HttpResponseStatus.NO_CONTENT, uploads.status(r.repo(), r.uuid())));
+                return;
+            } else if (m.equals(HttpMethod.PATCH) || m.equals(HttpMethod.PUT)) {
+                continueUpload(ex, r, m.equals(HttpMethod.PUT));
+                return;
+            } else if (m.equals(HttpMethod.DELETE)) {
+                h.async(ex, () -> {
+                    uploads.cancel(r.repo(), r.uuid());
+                    return null;
+                }, v -> Responses.empty(HttpResponseStatus.NO_CONTENT));
+                return;
+            }
+        } else if (route instanceof OciRoute.Referrers r) {
+            if (m.equals(HttpMethod.GET)) {
+                FullHttpResponse response = Responses.full(HttpResponseStatus.OK,
+                        service.referrers(r.repo(), r.digest(), r.artifactType()), MediaTypes.OCI_INDEX);
+                if (r.artifactType() != null) {
+                    response.headers().set(Responses.OCI_FILTERS_APPLIED, "artifactType");
+                }
+                h.respond(ex, response);
+                return;
+            }
+        }
+        throw OciError.METHOD_NOT_ALLOWED.exception(m + " is not supported here");
+    }
+
+    private void getManifest(Exchange ex, OciRoute.Manifest r) {
+        RegistryService.ManifestContent content = service.manifest(r.repo(), r.reference());
+        long size = content.blob().size();
+        HttpResponse head = ex.head ? Responses.headOnly(HttpResponseStatus.OK, size, content.mediaType())
+                : Responses.streaming(HttpResponseStatus.OK, size, content.mediaType());
+        head.headers().set(Responses.CONTENT_DIGEST, content.digest().toString());
+        head.headers().set(HttpHeaderNames.ETAG, "\"" + content.digest() + "\"");
+        if (ex.head) {
+            h.respond(ex, head);
+        } else {
+            h.respondFile(ex, head, open(content.blob()), 0, size);
+        }
+    }
+
+    private void getBlob(Exchange ex, OciRoute.Blob r) {
+        BlobInfo blob = service.blob(r.repo(), r.digest());
+        long size = blob.size();
+        ByteRange.Result range = ByteRange.parse(ex.request.headers().get(HttpHeaderNames.RANGE), size);
+        if (range instanceof ByteRange.Unsatisfiable) {
+            FullHttpResponse refusal = h.errors().response(OciError.RANGE_INVALID,
+                    "cannot serve " + ex.request.headers().get(HttpHeaderNames.RANGE) + " of " + size + " bytes", ex.head);
+            refusal.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + size);
+            h.respond(ex, refusal);
+            return;
+        }
+        long start = 0;
+        long length = size;
+        HttpResponseStatus status = HttpResponseStatus.OK;
+        if (range instanceof ByteRange.Partial p) {
+            start = p.range().start();
+            length = p.range().length();
+            status = HttpResponseStatus.PARTIAL_CONTENT;
+        }
+        HttpResponse head = ex.head ? Responses.headOnly(status, length, OCTET_STREAM)
+                : Responses.streaming(status, length, OCTET_STREAM);
+        HttpHeaders hd = head.headers();
+        hd.set(Responses.CONTENT_DIGEST, blob.digest().toString());
+        hd.set(HttpHeaderNames.ETAG, "\"" + blob.digest() + "\"");
+        hd.set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
+        // Content-addressed: a blob never changes, caches may keep it for good.
+        hd.set(HttpHeaderNames.CACHE_CONTROL, "max-age=31536000");
+        if (range instanceof ByteRange.Partial p) {
+            hd.set(HttpHeaderNames.CONTENT_RANGE, p.range().contentRange(size));
+        }
+        if (ex.head) {
+            h.respond(ex, head);
+        } else {
+            h.respondFile(ex, head, open(blob), start, length);
+        }
+    }
+
+    private void putManifest(Exchange ex, OciRoute.Manifest r) {
+        int limit = service.settings().maxManifestBytes();
+        if (contentLength(ex) > limit) {
+            throw OciError.SIZE_TOO_LARGE.exception("manifests are limited to " + limit + " bytes");
+        }
+        String contentType = ex.request.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        ex.body = new ManifestBody(h, ex, h.context().alloc(), limit, bytes -> h.async(ex,
+                () -> service.putManifest(r.repo(), r.reference(), contentType, bytes),
+                result -> {
+                    FullHttpResponse response = Responses.empty(HttpResponseStatus.CREATED);
+                    response.headers().set(HttpHeaderNames.LOCATION, "/v2/" + r.repo() + "/manifests/" + result.digest());
+                    response.headers().set(Responses.CONTENT_DIGEST, result.digest().toString());
+                    if (result.subject() != null) {
+                        response.headers().set(Responses.OCI_SUBJECT, result.subject().toString());
+                    }
+                    return response;
+                }));
+    }
+
+    private void startUpload(Exchange ex, OciRoute.UploadStart r) {
+        if (r.mount() != null) {
+            h.async(ex, () -> {
+                Optional<BlobInfo> mounted = uploads.mount(r.repo(), r.mount(), r.from());
+                if (mounted.isPresent()) {
+                    return Responses.blobCreated(r.repo(), r.mount());
+                }
+                return newSession(r.repo()); // the spec's fallback: an ordinary upload
+            }, response -> response);
+        } else if (r.digest() != null) {
+            checkUploadSize(ex, 0);
+            ex.body = uploadBody(ex, r.repo(), null, r.digest());
+        } else {
+            h.async(ex, () -> newSession(r.repo()), response -> response);
+        }
+    }
+
+    private FullHttpResponse newSession(RepoName repo) {
+        UploadSession session = uploads.start(repo);
+        uploads.release(session);
+        return Responses.upload(HttpResponseStatus.ACCEPTED, session);
+    }
+
+    private void continueUpload(Exchange ex, OciRoute.Upload r, boolean finish) {
+        if (finish && r.digest() == null) {
+            throw OciError.DIGEST_INVALID.exception("the digest query parameter is required");
+        }
+        UploadSession session = uploads.acquire(r.repo(), r.uuid());
+        String outOfOrder;
+        try {
+            outOfOrder = checkContentRange(ex, session);
+            checkUploadSize(ex, session.offset());
+        } catch (RuntimeException e) {
+            uploads.release(session);
+            throw e;
+        }
+        if (outOfOrder != null) {
+            uploads.release(session);
+            FullHttpResponse refusal = h.errors().response(OciError.RANGE_INVALID, outOfOrder, false);
+            // Where the upload stands, so that the client can resume from there.
+            refusal.headers().add(Responses.upload(HttpResponseStatus.ACCEPTED, session).headers()
+                    .remove(HttpHeaderNames.CONTENT_LENGTH).remove(HttpHeaderNames.CONTENT_TYPE)
+                    .remove(Responses.API_VERSION));
+            h.respond(ex, refusal);
+            return;
+        }
+        ex.body = uploadBody(ex, r.repo(), session, finish ? r.digest() : null);
+    }
+
+    private UploadBody uploadBody(Exchange ex, RepoName repo, UploadSession session, Digest commit) {
+        var ctx = h.context();
+        return new UploadBody(h, ex, uploads, storage, ctx.executor(), ctx.alloc(), repo, session, commit);
+    }
+
+    /** A chunk must start where the upload stands; returns why it does not, or null. */
+    private static String checkContentRange(Exchange ex, UploadSession session) {
+        String header = ex.request.headers().get(HttpHeaderNames.CONTENT_RANGE);
+        if (header == null) {
+            return null;
+        }
+        String v = header.trim();
+        if (v.startsWith("bytes")) {
+            v = v.substring(5).trim();
+            if (v.startsWith("=")) {
+                v = v.substring(1).trim();
+            }
+        }
+        int dash = v.indexOf('-');
+        long start;
+        long end;
+        try {
+            start = dash < 0 ? -1 : Long.parseLong(v.substring(0, dash).trim());
+            end = dash < 0 ? -1 : Long.parseLong(v.substring(dash + 1).trim());
+        } catch (NumberFormatException e) {
+            start = -1;
+            end = -1;
+        }
+        long length = contentLength(ex);
+        if (start != session.offset() || end < start - 1 || (length >= 0 && end - start + 1 != length)) {
+            return "Content-Range " + header + " does not continue the upload at " + session.offset();
+        }
+        return null;
+    }
+
+    private void checkUploadSize(Exchange ex, long offset) {
+        long max = service.settings().maxUploadBytes();
+        if (contentLength(ex) > max - offset) {
+            throw OciError.SIZE_TOO_LARGE.exception("uploads are limited to " + max + " bytes");
+        }
+    }
+
+    private static long contentLength(Exchange ex) {
+        String v = ex.request.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+        try {
+            return v == null ? -1 : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private HttpResponse catalog(OciRoute.Catalog c, Page<String> page) {
+        ObjectNode root = json.createObjectNode();
+        page.items().forEach(root.putArray("repositories")::add);
+        FullHttpResponse r = Responses.full(HttpResponseStatus.OK, bytes(root), JSON);
+        if (page.more() && !page.items().isEmpty()) {
+            r.headers().set("Link", next("/v2/_catalog", c.n(), page.items()));
+        }
+        return r;
+    }
+
+    private HttpResponse tags(OciRoute.Tags t, RegistryService.TagList list) {
+        ObjectNode root = json.createObjectNode();
+        root.put("name", list.repo().toString());
+        list.tags().forEach(root.putArray("tags")::add);
+        FullHttpResponse r = Responses.full(HttpResponseStatus.OK, bytes(root), JSON);
+        if (list.more() && !list.tags().isEmpty()) {
+            r.headers().set("Link", next("/v2/" + t.repo() + "/tags/list", t.n(), list.tags()));
+        }
+        return r;
+    }
+
+    /** The RFC 5988 link to the next page, as distribution writes it. */
+    private static String next(String path, int n, List<String> items) {
+        int pageSize = n == OciRoute.ALL ? OciRouteParser.MAX_PAGE : n;
+        return "<" + path + "?n=" + pageSize + "&last=" + items.get(items.size() - 1) + ">; rel=\"next\"";
+    }
+
+    private byte[] bytes(ObjectNode node) {
+        try {
+            return json.writeValueAsBytes(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static FileChannel open(BlobInfo blob) {
+        try {
+            return FileChannel.open(blob.path(), StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw OciError.BLOB_UNKNOWN.exception("blob " + blob.digest() + " is gone");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+package ocimirror.server.http;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
+import ocimirror.server.registry.RegistryService;
+import ocimirror.server.route.OciRoute;
+import ocimirror.server.route.OciRouteParser;
+import ocimirror.storage.oci.OciError;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Netty side of the registry: one instance per connection, one request at a time. It parses
+ * each request once into an {@link OciRoute}, hands it to {@link RegistryEndpoints}, and owns the
+ * request/response bookkeeping: bodies go to the current {@link RequestBody}, late completions of
+ * a finished request are dropped, and reading pauses (with a {@code FlowControlHandler} in front,
+ * pipelined requests wait too) while a response is pending or an upload's writes fall behind.
+ *
+ * <p>After an early response (a refusal before the body was read) the rest of the body is
+ * discarded, up to {@link #DISCARD_LIMIT} bytes; past that the connection is closed rather than
+ * read to its end.
+ */
+public final class RegistryHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
+    static final long DISCARD_LIMIT = 1 << 20;
+
+    private final OciRouteParser parser;
+    private final ErrorResponses errors;
+    private final Executor storage;
+    private final RegistryEndpoints endpoints;
+    private ChannelHandlerContext ctx;
+    private Exchange current;
+
+    /**
+     * @param storage the bounded executor for anything that writes, fsyncs, hashes or scans
+     */
+    public RegistryHandler(RegistryService service, Executor storage, OciRouteParser parser, ErrorResponses errors) {
+        this.parser = requireNonNull(parser, "parser");
+        this.errors = requireNonNull(errors, "errors");
+        this.storage = requireNonNull(storage, "storage");
+        this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), storage);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof HttpRequest request) {
+                onRequest(request);
+            }
+            if (msg instanceof HttpContent content) {
+                onContent(content);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onRequest(HttpRequest request) {
+        if (current != null) { // cannot happen behind the flow control handler: a protocol bug
+            log.warn("request {} {} arrived before the previous one ended; closing", request.method(), request.uri());
+            ctx.close();
+            return;
+        }
+        Exchange ex = new Exchange(request);
+        current = ex;
+        if (request.decoderResult().isFailure()) {
+            Throwable cause = request.decoderResult().cause();
+            OciError error = cause instanceof TooLongFrameException ? OciError.HEADERS_TOO_LARGE : OciError.REQUEST_INVALID;
+            FullHttpResponse response = errors.response(error, cause == null ? null : cause.getMessage(), false);
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ex.requestComplete = true;
+            respond(ex, response);
+            return;
+        }
+        try {
+            endpoints.dispatch(ex, parser.parse(request.uri()));
+        } catch (Throwable t) {
+            fail(ex, t);
+        }
+    }
+
+    private void onContent(HttpContent content) {
+        Exchange ex = current;
+        if (ex == null) {
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            // A body cut short (the client closed mid-upload) or a broken chunk: never complete it.
+            if (ex.body != null) {
+                ex.body.abort();
+                ex.body = null;
+            }
+            if (!ex.responded) {
+                FullHttpResponse r = errors.response(OciError.REQUEST_INVALID, "malformed or truncated body", ex.head);
+                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                respond(ex, r);
+            }
+            ctx.close();
+            return;
+        }
+        if (ex.body != null) {
+            ex.body.content(content.content());
+        } else {
+            ex.discarded += content.content().readableBytes();
+            if (ex.responded && ex.discarded > DISCARD_LIMIT) {
+                ctx.close();
+                return;
+            }
+        }
+        if (content instanceof LastHttpContent) {
+            ex.requestComplete = true;
+            RequestBody body = ex.body;
+            if (body != null) {
+                body.end();
+            }
+            progressed(ex);
+        }
+    }
+
+    /** Writes the response of {@code ex}, unless it is over or already answered. */
+    void respond(Exchange ex, HttpResponse response) {
+        if (ex != current || ex.responded || !ctx.channel().isActive()) {
+            ReferenceCountUtil.release(response);
+            return;
+        }
+        ex.responded = true;
+        ex.body = null;
+        var future = ctx.writeAndFlush(response);
+        if (HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(response.headers().get(HttpHeaderNames.CONNECTION, ""))) {
+            future.addListener(ChannelFutureListener.CLOSE);
+        }
+        progressed(ex);
+    }
+
+    /** Writes headers and then {@code length} bytes of {@code file} from {@code start} (it takes the channel). */
+    void respondFile(Exchange ex, HttpResponse head, FileChannel file, long start, long length) {
+        if (ex != current || ex.responded || !ctx.channel().isActive()) {
+            ReferenceCountUtil.release(head);
+            closeQuietly(file);
+            return;
+        }
+        ex.responded = true;
+        ex.body = null;
+        ctx.write(head);
+        try {
+            BlobBodies.write(ctx, file, start, length).addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    // Mid-download failure (client gone, disk error): the only honest signal is a cut.
+                    log.debug("blob body write failed", f.cause());
+                    f.channel().close();
+                }
+            });
+        } catch (RuntimeException e) {
+            log.warn("cannot send blob body", e);
+            ctx.close();
+        }
+        progressed(ex);
+    }
+
+    /** Answers {@code ex} with the error for {@code failure}. */
+    void fail(Exchange ex, Throwable failure) {
+        if (ex != current || ex.responded) {
+            if (!(failure instanceof ocimirror.storage.oci.OciException)) {
+                ErrorResponses.classify(failure); // logs it
+            }
+            return;
+        }
+        respond(ex, errors.response(failure, ex.head));
+    }
+
+    /** An upload's writes fell behind (or caught up): stop (or resume) reading. */
+    void pause(Exchange ex, boolean paused) {
+        if (ex == current && ex.paused != paused) {
+            ex.paused = paused;
+            updateAutoRead();
+        }
+    }
+
+    ErrorResponses errors() {
+        return errors;
+    }
+
+    ChannelHandlerContext context() {
+        return ctx;
+    }
+
+    /** Runs {@code work} on the storage executor and answers with its result on the event loop. */
+    <T> void async(Exchange ex, Callable<T> work, Function<T, HttpResponse> toResponse) {
+        var loop = ctx.executor();
+        try {
+            storage.execute(() -> {
+                T result;
+                try {
+                    result = work.call();
+                } catch (Throwable t) {
+                    runOn(loop, () -> fail(ex, t));
+                    return;
+                }
+                runOn(loop, () -> {
+                    HttpResponse response;
+                    try {
+                        response = toResponse.apply(result);
+                    } catch (Throwable t) {
+                        fail(ex, t);
+                        return;
+                    }
+                    respond(ex, response);
+                });
+            });
+        } catch (RejectedExecutionException e) {
+            fail(ex, e);
+        }
+    }
+
+    private static void runOn(io.netty.util.concurrent.EventExecutor loop, Runnable r) {
+        try {
+            loop.execute(r);
+        } catch (RejectedExecutionException e) {
+            log.debug("event loop gone before a storage task finished", e);
+        }
+    }
+
+    /** The exchange ends once it is answered and its body is in; reading resumes as fits. */
+    private void progressed(Exchange ex) {
+        if (ex == current && ex.responded && ex.requestComplete) {
+            current = null;
+        }
+        updateAutoRead();
+    }
+
+    private void updateAutoRead() {
+        Exchange ex = current;
+        boolean stop = ex != null && (ex.paused || ex.requestComplete && !ex.responded);
+        ctx.channel().config().setAutoRead(!stop);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        Exchange ex = current;
+        current = null;
+        if (ex != null) {
+            ex.over = true;
+            if (ex.body != null) {
+                ex.body.abort();
+                ex.body = null;
+            }
+        }
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            // A request waiting on storage is not idle; only a quiet connection is closed.
+            if (current == null) {
+                ctx.close();
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("connection error: {}", cause.toString());
+        } else {
+            log.warn("unexpected pipeline error", cause);
+        }
+        ctx.close();
+    }
+
+    private static void closeQuietly(FileChannel file) {
+        try {
+            file.close();
+        } catch (IOException e) {
+            log.debug("closing blob file", e);
+        }
+    }
+}

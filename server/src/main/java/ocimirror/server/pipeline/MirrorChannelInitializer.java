@@ -1,0 +1,59 @@
+package ocimirror.server.pipeline;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.stream.ChunkedWriteHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.Executor;
+import ocimirror.config.MirrorConfig;
+import ocimirror.server.http.ErrorResponses;
+import ocimirror.server.http.RegistryHandler;
+import ocimirror.server.registry.RegistryService;
+import ocimirror.server.route.OciRouteParser;
+
+/**
+ * Pipeline assembly only: HTTP/1.1 codec (request line and headers bounded by
+ * {@code limits.maxHeaderBytes}; a longer one reaches the registry handler as a failed request
+ * and is answered 431) → keep-alive → 100-continue → chunked writer (blob bodies under TLS) →
+ * idle timeout → flow control (holds pipelined requests while one is being answered) → the
+ * registry handler, one per connection. TLS will go in front of the codec in a later issue.
+ */
+public final class MirrorChannelInitializer extends ChannelInitializer<SocketChannel> {
+    /** Body chunks of up to this size reach the handler: fewer, larger writes to the blob file. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
+    private final RegistryService service;
+    private final Executor storage;
+    private final MirrorConfig.Limits limits;
+    private final OciRouteParser parser = new OciRouteParser();
+    private final ErrorResponses errors = new ErrorResponses();
+
+    public MirrorChannelInitializer(RegistryService service, Executor storage, MirrorConfig.Limits limits) {
+        this.service = requireNonNull(service, "service");
+        this.storage = requireNonNull(storage, "storage");
+        this.limits = requireNonNull(limits, "limits");
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
+                .setMaxInitialLineLength(limits.maxHeaderBytes())
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxChunkSize(MAX_CHUNK)));
+        p.addLast("keep-alive", new HttpServerKeepAliveHandler());
+        p.addLast("continue", new HttpServerExpectContinueHandler());
+        p.addLast("chunked", new ChunkedWriteHandler());
+        p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
+        p.addLast("flow", new FlowControlHandler());
+        p.addLast("registry", new RegistryHandler(service, storage, parser, errors));
+    }
+}

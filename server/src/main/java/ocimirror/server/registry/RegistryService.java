@@ -1,0 +1,239 @@
+package ocimirror.server.registry;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import ocimirror.config.MirrorConfig;
+import ocimirror.server.route.OciRoute;
+import ocimirror.server.route.OciRouteParser;
+import ocimirror.storage.blob.BlobInfo;
+import ocimirror.storage.blob.BlobStore;
+import ocimirror.storage.meta.BlobRecord;
+import ocimirror.storage.meta.ManifestRecord;
+import ocimirror.storage.meta.MetadataStore;
+import ocimirror.storage.meta.Page;
+import ocimirror.storage.meta.TagRecord;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.MediaTypes;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.Reference;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * The registry's operations on hosted content, independent of HTTP: manifests, blobs, tags,
+ * the catalog, referrers, and (through {@link #uploads()}) blob uploads. Refusals are thrown as
+ * {@link ocimirror.storage.oci.OciException}.
+ *
+ * <p>Thread-safe and synchronous. Reads ({@link #manifest}, {@link #blob}, {@link #referrers})
+ * are point lookups and a file stat, cheap enough for an event loop; everything that writes
+ * (puts, deletes) or scans (listings) belongs on the storage executor.
+ */
+public final class RegistryService {
+    private final BlobStore blobs;
+    private final MetadataStore metadata;
+    private final Clock clock;
+    private final Settings settings;
+    private final BlobUploads uploads;
+    private final ManifestParser parser = new ManifestParser();
+    private final JsonMapper json = new JsonMapper();
+
+    /**
+     * @param maxManifestBytes  largest manifest accepted
+     * @param maxUploadBytes    largest blob accepted
+     * @param deleteEnabled     whether manifests, tags and blobs may be deleted
+     * @param uploadIdleTimeout upload sessions idle this long are discarded
+     */
+    public record Settings(int maxManifestBytes, long maxUploadBytes, boolean deleteEnabled,
+                           Duration uploadIdleTimeout) {
+        public static Settings from(MirrorConfig config) {
+            return new Settings(config.limits().maxManifestBytes(), config.limits().maxUploadBytes(),
+                    config.storage().deleteEnabled(), Duration.ofHours(1));
+        }
+    }
+
+    /** A manifest as served: its digest, stored media type and the blob holding its bytes. */
+    public record ManifestContent(Digest digest, String mediaType, BlobInfo blob) {
+    }
+
+    /** The outcome of a manifest push; {@code subject} is null if the manifest has none. */
+    public record PutManifestResult(Digest digest, Digest subject) {
+    }
+
+    /** One page of a repository's tags. */
+    public record TagList(RepoName repo, List<String> tags, boolean more) {
+    }
+
+    public RegistryService(BlobStore blobs, MetadataStore metadata, Clock clock, Settings settings) {
+        this.blobs = requireNonNull(blobs, "blobs");
+        this.metadata = requireNonNull(metadata, "metadata");
+        this.clock = requireNonNull(clock, "clock");
+        this.settings = requireNonNull(settings, "settings");
+        this.uploads = new BlobUploads(blobs, metadata, clock, settings.maxUploadBytes(), settings.uploadIdleTimeout());
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public BlobUploads uploads() {
+        return uploads;
+    }
+
+    /** The manifest {@code ref} names in {@code repo}, else {@code MANIFEST_UNKNOWN}. */
+    public ManifestContent manifest(RepoName repo, Reference ref) {
+        Digest digest;
+        if (ref instanceof Reference.Tag tag) {
+            digest = metadata.getTag(repo, tag.name())
+                    .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("no tag " + tag.name() + " in " + repo))
+                    .digest();
+        } else {
+            digest = ((Reference.ByDigest) ref).digest();
+        }
+        ManifestRecord record = metadata.getManifest(repo, digest)
+                .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("no manifest " + digest + " in " + repo));
+        BlobInfo blob = blobs.stat(digest)
+                .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("manifest " + digest + " has no content"));
+        return new ManifestContent(digest, record.mediaType(), blob);
+    }
+
+    /**
+     * Validates and stores a manifest, then records it (and its subject) and, for a tag, points
+     * the tag at it. Storage executor.
+     */
+    public PutManifestResult putManifest(RepoName repo, Reference ref, String contentType, byte[] body) {
+        if (body.length > settings.maxManifestBytes()) {
+            throw OciError.SIZE_TOO_LARGE.exception("manifests are limited to " + settings.maxManifestBytes() + " bytes");
+        }
+        ManifestParser.Parsed m = parser.parse(body, contentType);
+        Digest digest;
+        if (ref instanceof Reference.ByDigest byDigest) {
+            digest = Digest.of(byDigest.digest().algorithm(), body);
+            if (!digest.equals(byDigest.digest())) {
+                throw OciError.DIGEST_INVALID.exception("manifest content is " + digest + ", not " + byDigest.digest());
+            }
+        } else {
+            digest = Digest.sha256(body);
+        }
+        for (Digest blob : m.blobs()) {
+            if (!metadata.isBlobLinked(repo, blob) || blobs.stat(blob).isEmpty()) {
+                throw OciError.MANIFEST_BLOB_UNKNOWN.exception("blob " + blob + " is not in " + repo);
+            }
+        }
+        for (Digest child : m.manifests()) {
+            if (metadata.getManifest(repo, child).isEmpty()) {
+                throw OciError.MANIFEST_BLOB_UNKNOWN.exception("manifest " + child + " is not in " + repo);
+            }
+        }
+        try {
+            blobs.put(body, digest);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        long now = clock.millis();
+        if (metadata.getBlob(digest).isEmpty()) {
+            metadata.putBlob(new BlobRecord(digest, body.length, m.mediaType(), now, now));
+        }
+        metadata.putManifest(repo, new ManifestRecord(digest, m.mediaType(), body.length, m.subject(),
+                m.artifactType(), m.annotations()));
+        if (ref instanceof Reference.Tag tag) {
+            metadata.putTag(repo, tag.name(), new TagRecord(digest, m.mediaType(), body.length, now, now));
+        }
+        return new PutManifestResult(digest, m.subject());
+    }
+
+    /** Deletes a manifest by digest (with its tags) or just a tag. Storage executor. */
+    public void deleteManifest(RepoName repo, Reference ref) {
+        requireDelete();
+        boolean deleted = ref instanceof Reference.Tag tag
+                ? metadata.deleteTag(repo, tag.name())
+                : metadata.deleteManifest(repo, ((Reference.ByDigest) ref).digest());
+        if (!deleted) {
+            throw OciError.MANIFEST_UNKNOWN.exception("no manifest " + ref + " in " + repo);
+        }
+    }
+
+    /** A blob {@code repo} may serve (a linked blob, or one of its manifests), else {@code BLOB_UNKNOWN}. */
+    public BlobInfo blob(RepoName repo, Digest digest) {
+        boolean visible = metadata.isBlobLinked(repo, digest) || metadata.getManifest(repo, digest).isPresent();
+        Optional<BlobInfo> info = visible ? blobs.stat(digest) : Optional.empty();
+        return info.orElseThrow(() -> OciError.BLOB_UNKNOWN.exception("no blob " + digest + " in " + repo));
+    }
+
+    /**
+     * Removes the blob from {@code repo}. The file stays: other repositories may link it, and
+     * reclaiming space is garbage collection's job. Storage executor.
+     */
+    public void deleteBlob(RepoName repo, Digest digest) {
+        requireDelete();
+        if (!metadata.unlinkBlob(repo, digest)) {
+            throw OciError.BLOB_UNKNOWN.exception("no blob " + digest + " in " + repo);
+        }
+    }
+
+    /** A page of tags; {@code n} as in {@link OciRoute.Tags}. Storage executor (a scan). */
+    public TagList tags(RepoName repo, int n, String last) {
+        if (!metadata.repositoryExists(repo)) {
+            throw OciError.NAME_UNKNOWN.exception("no repository " + repo);
+        }
+        if (n == 0) {
+            return new TagList(repo, List.of(), false);
+        }
+        Page<String> page = metadata.listTags(repo, last, n == OciRoute.ALL ? OciRouteParser.MAX_PAGE : n);
+        return new TagList(repo, page.items(), page.more());
+    }
+
+    /** A page of repository names. Storage executor (a scan). */
+    public Page<String> catalog(int n, String last) {
+        if (n == 0) {
+            return new Page<>(List.of(), false);
+        }
+        return metadata.listRepositories(last, n == OciRoute.ALL ? OciRouteParser.MAX_PAGE : n);
+    }
+
+    /**
+     * The referrers of {@code subject} as an OCI image index, filtered by {@code artifactType}
+     * if not null. An unknown subject has no referrers: an empty index, not an error.
+     */
+    public byte[] referrers(RepoName repo, Digest subject, String artifactType) {
+        ObjectNode index = json.createObjectNode();
+        index.put("schemaVersion", 2);
+        index.put("mediaType", MediaTypes.OCI_INDEX);
+        ArrayNode manifests = index.putArray("manifests");
+        for (ManifestRecord r : metadata.referrers(repo, subject)) {
+            if (artifactType != null && !artifactType.equals(r.artifactType())) {
+                continue;
+            }
+            ObjectNode d = manifests.addObject();
+            d.put("mediaType", r.mediaType());
+            d.put("digest", r.digest().toString());
+            d.put("size", r.size());
+            if (r.artifactType() != null) {
+                d.put("artifactType", r.artifactType());
+            }
+            if (!r.annotations().isEmpty()) {
+                ObjectNode a = d.putObject("annotations");
+                r.annotations().forEach(a::put);
+            }
+        }
+        try {
+            return json.writeValueAsBytes(index);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void requireDelete() {
+        if (!settings.deleteEnabled()) {
+            throw OciError.UNSUPPORTED.exception("deletion is disabled on this registry");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package ocimirror.server.route;
+
+import java.util.Objects;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.Reference;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * A registry request path, parsed once and validated by {@link OciRouteParser}. Every name,
+ * reference and digest here already matches the spec's grammar, so handlers never look at the
+ * raw path again. The HTTP method travels beside the route: one path serves several methods.
+ */
+public sealed interface OciRoute {
+
+    /** {@code /v2/}: the API version check. */
+    record Base() implements OciRoute {
+    }
+
+    /**
+     * {@code /v2/_catalog}.
+     *
+     * @param n    page size, or {@link #ALL} if the client gave none
+     * @param last the last repository of the previous page (exclusive), or null
+     */
+    record Catalog(int n, String last) implements OciRoute {
+    }
+
+    /** {@code /v2/<name>/tags/list}; {@code n} as in {@link Catalog}. */
+    record Tags(RepoName repo, int n, String last) implements OciRoute {
+        public Tags {
+            Objects.requireNonNull(repo, "repo");
+        }
+    }
+
+    /** {@code /v2/<name>/manifests/<reference>}. */
+    record Manifest(RepoName repo, Reference reference) implements OciRoute {
+        public Manifest {
+            Objects.requireNonNull(repo, "repo");
+            Objects.requireNonNull(reference, "reference");
+        }
+    }
+
+    /** {@code /v2/<name>/blobs/<digest>}. */
+    record Blob(RepoName repo, Digest digest) implements OciRoute {
+        public Blob {
+            Objects.requireNonNull(repo, "repo");
+            Objects.requireNonNull(digest, "digest");
+        }
+    }
+
+    /**
+     * {@code /v2/<name>/blobs/uploads/}, optionally {@code ?digest=} (monolithic upload) or
+     * {@code ?mount=&from=} (cross-repository mount). Each optional part is null when absent.
+     */
+    record UploadStart(RepoName repo, Digest digest, Digest mount, RepoName from) implements OciRoute {
+        public UploadStart {
+            Objects.requireNonNull(repo, "repo");
+        }
+    }
+
+    /** {@code /v2/<name>/blobs/uploads/<uuid>}, {@code digest} from the query or null. */
+    record Upload(RepoName repo, String uuid, Digest digest) implements OciRoute {
+        public Upload {
+            Objects.requireNonNull(repo, "repo");
+            Objects.requireNonNull(uuid, "uuid");
+        }
+    }
+
+    /** {@code /v2/<name>/referrers/<digest>}, {@code artifactType} filter or null. */
+    record Referrers(RepoName repo, Digest digest, String artifactType) implements OciRoute {
+        public Referrers {
+            Objects.requireNonNull(repo, "repo");
+            Objects.requireNonNull(digest, "digest");
+        }
+    }
+
+    /** Any other path: answered with 404 {@code NOT_FOUND}. */
+    record NotFound(String path) implements OciRoute {
+    }
+
+    /** {@code n} when the client asked for no page size: the server's own cap applies. */
+    int ALL = -1;
+}

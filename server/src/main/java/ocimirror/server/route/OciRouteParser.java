@@ -1,0 +1,210 @@
+package ocimirror.server.route;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.OciException;
+import ocimirror.storage.oci.Reference;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * Parses a request URI into an {@link OciRoute}. Pure and stateless.
+ *
+ * <p>Repository names contain slashes, so the path is read from its end: the last one or two
+ * segments say which endpoint it is ({@code manifests/<ref>}, {@code blobs/<digest>},
+ * {@code blobs/uploads/[<uuid>]}, {@code tags/list}, {@code referrers/<digest>}) and the rest is
+ * the name. Anything that could escape a directory or smuggle a separator is refused before
+ * that: {@code .}/{@code ..} segments, empty segments, backslashes, control characters, and
+ * percent-escapes of {@code /}, {@code \}, {@code .} or non-ASCII (all with {@code NAME_INVALID}).
+ * Escapes of other characters (say {@code %3A} for the colon of a digest) are decoded.
+ *
+ * @throws OciException from {@link #parse}: NAME_INVALID, TAG_INVALID, DIGEST_INVALID,
+ *                      PAGINATION_NUMBER_INVALID, BLOB_UPLOAD_UNKNOWN (malformed upload id)
+ */
+public final class OciRouteParser {
+
+    /** The largest page served, whatever {@code n} asks for (the spec lets a registry return fewer). */
+    public static final int MAX_PAGE = 10_000;
+
+    private static final String PREFIX = "/v2";
+    private static final Pattern UUID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+    public OciRouteParser() {
+    }
+
+    /** Parses {@code uri} (origin form {@code /v2/...?query}, or absolute form). */
+    public OciRoute parse(String uri) {
+        String rawPath = uri;
+        String rawQuery = "";
+        int q = uri.indexOf('?');
+        if (q >= 0) {
+            rawPath = uri.substring(0, q);
+            rawQuery = uri.substring(q + 1);
+        }
+        int hash = rawPath.indexOf('#');
+        if (hash >= 0) {
+            rawPath = rawPath.substring(0, hash);
+        }
+        rawPath = stripAuthority(rawPath);
+        String path = decodePath(rawPath);
+        if (!path.equals(PREFIX) && !path.startsWith(PREFIX + "/")) {
+            return new OciRoute.NotFound(path);
+        }
+        String rest = path.length() <= PREFIX.length() + 1 ? "" : path.substring(PREFIX.length() + 1);
+        if (rest.isEmpty()) {
+            return new OciRoute.Base();
+        }
+        Map<String, String> query = parseQuery(rawQuery);
+        if (rest.equals("_catalog")) {
+            return new OciRoute.Catalog(pageSize(query.get("n")), query.get("last"));
+        }
+        boolean uploadSlash = rest.endsWith("/blobs/uploads/");
+        if (uploadSlash) {
+            rest = rest.substring(0, rest.length() - 1);
+        } else if (rest.endsWith("/")) {
+            return new OciRoute.NotFound(path);
+        }
+        String[] s = rest.split("/", -1);
+        for (String segment : s) {
+            if (segment.isEmpty()) {
+                throw OciError.NAME_INVALID.exception("empty path segment");
+            }
+        }
+        int k = s.length;
+        if (k >= 3 && s[k - 2].equals("blobs") && s[k - 1].equals("uploads")) {
+            return new OciRoute.UploadStart(name(s, k - 2), optionalDigest(query.get("digest")),
+                    optionalDigest(query.get("mount")), optionalName(query.get("from")));
+        }
+        if (uploadSlash) {
+            return new OciRoute.NotFound(path);
+        }
+        if (k >= 3 && s[k - 2].equals("tags") && s[k - 1].equals("list")) {
+            return new OciRoute.Tags(name(s, k - 2), pageSize(query.get("n")), query.get("last"));
+        }
+        if (k >= 3 && s[k - 2].equals("manifests")) {
+            RepoName repo = name(s, k - 2);
+            return new OciRoute.Manifest(repo, Reference.parse(s[k - 1]));
+        }
+        if (k >= 4 && s[k - 3].equals("blobs") && s[k - 2].equals("uploads")) {
+            RepoName repo = name(s, k - 3);
+            if (!UUID.matcher(s[k - 1]).matches()) {
+                throw OciError.BLOB_UPLOAD_UNKNOWN.exception("malformed upload id");
+            }
+            return new OciRoute.Upload(repo, s[k - 1], optionalDigest(query.get("digest")));
+        }
+        if (k >= 3 && s[k - 2].equals("blobs")) {
+            RepoName repo = name(s, k - 2);
+            return new OciRoute.Blob(repo, Digest.parse(s[k - 1]));
+        }
+        if (k >= 3 && s[k - 2].equals("referrers")) {
+            RepoName repo = name(s, k - 2);
+            return new OciRoute.Referrers(repo, Digest.parse(s[k - 1]), query.get("artifactType"));
+        }
+        return new OciRoute.NotFound(path);
+    }
+
+    private static RepoName name(String[] segments, int end) {
+        return RepoName.of(String.join("/", java.util.Arrays.asList(segments).subList(0, end)));
+    }
+
+    private static Digest optionalDigest(String s) {
+        return s == null ? null : Digest.parse(s);
+    }
+
+    private static RepoName optionalName(String s) {
+        return s == null ? null : RepoName.of(s);
+    }
+
+    private static int pageSize(String n) {
+        if (n == null) {
+            return OciRoute.ALL;
+        }
+        if (n.isEmpty() || n.length() > 10 || !n.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw OciError.PAGINATION_NUMBER_INVALID.exception("n must be a non-negative integer");
+        }
+        long value = Long.parseLong(n);
+        return (int) Math.min(value, MAX_PAGE);
+    }
+
+    private static String stripAuthority(String rawPath) {
+        int scheme = rawPath.indexOf("://");
+        if (scheme > 0 && rawPath.startsWith("http")) {
+            int slash = rawPath.indexOf('/', scheme + 3);
+            return slash < 0 ? "/" : rawPath.substring(slash);
+        }
+        return rawPath;
+    }
+
+    /** Validates the raw path and decodes the harmless escapes. */
+    private static String decodePath(String raw) {
+        StringBuilder out = new StringBuilder(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                int v = i + 2 < raw.length() ? hex(raw.charAt(i + 1), raw.charAt(i + 2)) : -1;
+                if (v < 0x21 || v >= 0x7f || v == '/' || v == '\\' || v == '.' || v == '%') {
+                    throw OciError.NAME_INVALID.exception("forbidden escape in path");
+                }
+                out.append((char) v);
+                i += 2;
+            } else if (c <= 0x20 || c >= 0x7f || c == '\\') {
+                throw OciError.NAME_INVALID.exception("forbidden character in path");
+            } else {
+                out.append(c);
+            }
+        }
+        // Traversal segments are refused outright rather than normalised away.
+        for (String segment : out.toString().split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                throw OciError.NAME_INVALID.exception("dot segment in path");
+            }
+        }
+        return out.toString();
+    }
+
+    /** Query values: percent-decoded as UTF-8; {@code +} stays a plus (media types contain it). */
+    private static Map<String, String> parseQuery(String raw) {
+        Map<String, String> out = new HashMap<>();
+        if (raw.isEmpty()) {
+            return out;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String key = decodeQuery(eq < 0 ? pair : pair.substring(0, eq));
+            String value = eq < 0 ? "" : decodeQuery(pair.substring(eq + 1));
+            if (!value.isEmpty()) {
+                out.putIfAbsent(key, value);
+            }
+        }
+        return out;
+    }
+
+    private static String decodeQuery(String s) {
+        if (s.indexOf('%') < 0) {
+            return s;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            int v = c == '%' && i + 2 < s.length() ? hex(s.charAt(i + 1), s.charAt(i + 2)) : -1;
+            if (v >= 0) {
+                bytes.write(v);
+                i += 2;
+            } else {
+                byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                bytes.write(b, 0, b.length);
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static int hex(char a, char b) {
+        int hi = Character.digit(a, 16);
+        int lo = Character.digit(b, 16);
+        return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+    }
+}
