@@ -27,8 +27,9 @@ interface RegistryUnderTest extends AutoCloseable {
 
     /** Starts the registry selected by {@code ocimirror.e2e.registry} with its data under {@code dir}. */
     static RegistryUnderTest start(Path dir) throws Exception {
-        String kind = System.getProperty("ocimirror.e2e.registry", "distribution");
+        String kind = System.getProperty("ocimirror.e2e.registry", "ocimirror");
         return switch (kind) {
+            case "ocimirror" -> OcimirrorRegistry.start(dir);
             case "distribution" -> DistributionRegistry.start(dir);
             default -> throw new IllegalArgumentException("unknown ocimirror.e2e.registry: " + kind);
         };
