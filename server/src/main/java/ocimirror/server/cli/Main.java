@@ -31,9 +31,14 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit code (for tests). */
+    /** Runs the command line and returns the exit code. */
     static int run(String... args) {
         return new CommandLine(new Main()).execute(args);
+    }
+
+    /** As {@link #run(String...)}, printing to {@code out} and {@code err} (tests). */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
+        return new CommandLine(new Main()).setOut(out).setErr(err).execute(args);
     }
 
     @Override
