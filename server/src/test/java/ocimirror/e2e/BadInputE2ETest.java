@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
@@ -125,7 +126,7 @@ class BadInputE2ETest {
     static Stream<String> malformedDigests() {
         String hex = smallLayer().digest().substring("sha256:".length());
         return Stream.of("sha256:xyz", "md5:d41d8cd98f00b204e9800998ecf8427e",
-                "sha256:" + hex.toUpperCase(java.util.Locale.ROOT), "sha256:" + hex.substring(1), "sha256:" + hex + "0");
+                "sha256:" + hex.toUpperCase(Locale.ROOT), "sha256:" + hex.substring(1), "sha256:" + hex + "0");
     }
 
     @ParameterizedTest

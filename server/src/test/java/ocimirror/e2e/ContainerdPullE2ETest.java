@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -122,7 +124,7 @@ class ContainerdPullE2ETest {
 
     private static void assertContentHolds(String ns, Image image) {
         Set<String> content = containerd.contentDigests(ns);
-        List<String> expected = new java.util.ArrayList<>(List.of(image.manifest().digest(), image.config().digest()));
+        List<String> expected = new ArrayList<>(List.of(image.manifest().digest(), image.config().digest()));
         image.layers().stream().map(l -> l.blob().digest()).forEach(expected::add);
         for (String digest : expected) {
             assertTrue(content.contains(digest), () -> "containerd content store lacks " + digest + " of "
@@ -134,8 +136,8 @@ class ContainerdPullE2ETest {
     private static String chainId(Image image) {
         String chain = null;
         for (Layer layer : image.layers()) {
-            chain = chain == null ? layer.diffId()
-                    : OciLayoutBuilder.sha256Digest((chain + " " + layer.diffId()).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            chain = chain == null ? layer.diffId() : OciLayoutBuilder.sha256Digest(
+                    (chain + " " + layer.diffId()).getBytes(StandardCharsets.US_ASCII));
         }
         return chain;
     }

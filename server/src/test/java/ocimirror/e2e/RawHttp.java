@@ -6,6 +6,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -32,7 +34,7 @@ final class RawHttp {
     record Response(int status, Map<String, List<String>> headers, byte[] body, String statusLine) {
 
         /** The same view of a response {@link java.net.http.HttpClient} read. */
-        static Response of(java.net.http.HttpResponse<byte[]> r) {
+        static Response of(HttpResponse<byte[]> r) {
             Map<String, List<String>> headers = new LinkedHashMap<>();
             r.headers().map().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v));
             return new Response(r.statusCode(), headers, r.body() == null ? new byte[0] : r.body(),
@@ -119,7 +121,7 @@ final class RawHttp {
                 buf.write(chunk, 0, n);
                 headEnd = indexOf(buf.toByteArray(), "\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             }
-        } catch (java.net.SocketException e) {
+        } catch (SocketException e) {
             if (buf.size() == 0) {
                 return Optional.empty(); // reset before any answer: a close, as far as a client can tell
             }
@@ -155,7 +157,7 @@ final class RawHttp {
                 }
                 body.write(chunk, 0, n);
             }
-        } catch (SocketTimeoutException | java.net.SocketException e) {
+        } catch (SocketTimeoutException | SocketException e) {
             // A short body is visible to the caller through its length.
         }
         return Optional.of(new Response(status, headers, body.toByteArray(), lines[0]));
