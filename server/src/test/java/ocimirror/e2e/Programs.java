@@ -33,9 +33,27 @@ final class Programs {
 
     /** Skips (or fails in CI) unless this JVM runs as root, which containerd needs. */
     static void requireRoot(String why) {
-        if (!"root".equals(System.getProperty("user.name"))) {
+        if (!isRoot()) {
             unavailable(why + " needs root");
         }
+    }
+
+    static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    /**
+     * True if every program is on PATH. {@code @BeforeAll} uses it to leave set-up undone,
+     * so that each test's {@code @BeforeEach} {@link #require} reports its own skip (surefire
+     * does not count a class aborted in {@code @BeforeAll} as skipped).
+     */
+    static boolean present(String... names) {
+        for (String name : names) {
+            if (which(name).isEmpty()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void unavailable(String reason) {
