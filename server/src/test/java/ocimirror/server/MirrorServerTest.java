@@ -148,6 +148,22 @@ class MirrorServerTest {
     }
 
     @Test
+    void expectContinueIsAnswered() throws Exception {
+        byte[] blob = bytes("continue me");
+        Digest d = Digest.sha256(blob);
+        try (RawConnection c = new RawConnection(server.localAddress())) {
+            c.write("POST /v2/cont/blobs/uploads/?digest=" + d + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: " + blob.length + "\r\n\r\n");
+            RawResponse go = c.read();
+            assertEquals(100, go.status);
+            assertEquals("registry/2.0", go.headers.get("docker-distribution-api-version"));
+            c.out.write(blob);
+            c.out.flush();
+            assertEquals(201, c.read().status);
+        }
+    }
+
+    @Test
     void pipelinedRequestsComeBackInOrder() throws Exception {
         try (RawConnection c = new RawConnection(server.localAddress())) {
             c.write("GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\nGET /v2/nope/manifests/x HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -266,6 +266,10 @@ final class RegistryEndpoints {
                 v = v.substring(1).trim();
             }
         }
+        int slash = v.indexOf('/'); // "start-end/total" (RFC 9110 form): the total is not needed
+        if (slash >= 0) {
+            v = v.substring(0, slash);
+        }
         int dash = v.indexOf('-');
         long start;
         long end;

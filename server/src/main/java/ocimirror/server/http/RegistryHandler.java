@@ -149,6 +149,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         ex.responded = true;
         ex.body = null;
+        ex.paused = false; // whatever is left of the body is discarded, never waited for
         var future = ctx.writeAndFlush(response);
         if (HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(response.headers().get(HttpHeaderNames.CONNECTION, ""))) {
             future.addListener(ChannelFutureListener.CLOSE);
@@ -165,6 +166,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         ex.responded = true;
         ex.body = null;
+        ex.paused = false;
         ctx.write(head);
         try {
             BlobBodies.write(ctx, file, start, length).addListener((ChannelFutureListener) f -> {

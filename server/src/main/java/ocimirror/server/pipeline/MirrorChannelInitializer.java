@@ -7,13 +7,13 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.Executor;
 import ocimirror.config.MirrorConfig;
+import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.RegistryHandler;
 import ocimirror.server.registry.RegistryService;
@@ -50,7 +50,7 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
                 .setMaxHeaderSize(limits.maxHeaderBytes())
                 .setMaxChunkSize(MAX_CHUNK)));
         p.addLast("keep-alive", new HttpServerKeepAliveHandler());
-        p.addLast("continue", new HttpServerExpectContinueHandler());
+        p.addLast("continue", new ContinueHandler());
         p.addLast("chunked", new ChunkedWriteHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
         p.addLast("flow", new FlowControlHandler());

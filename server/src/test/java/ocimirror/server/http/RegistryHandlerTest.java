@@ -191,8 +191,12 @@ class RegistryHandlerTest {
         assertEquals("0-9", status.header(HttpHeaderNames.RANGE));
         assertEquals(uuid, status.header("Docker-Upload-UUID"));
 
+        Harness.Response rfcForm = patch(location, "bytes 10-19/*", java.util.Arrays.copyOfRange(LAYER, 10, 20));
+        assertEquals(202, rfcForm.status());
+        assertEquals("0-19", rfcForm.header(HttpHeaderNames.RANGE));
+
         // A streamed chunk needs no Content-Range.
-        Harness.Response second = h.send(HttpMethod.PATCH, location, java.util.Arrays.copyOfRange(LAYER, 10, 30));
+        Harness.Response second = h.send(HttpMethod.PATCH, location, java.util.Arrays.copyOfRange(LAYER, 20, 30));
         assertEquals(202, second.status());
         assertEquals("0-29", second.header(HttpHeaderNames.RANGE));
 

@@ -90,6 +90,40 @@ class UploadStreamingTest {
     }
 
     @Test
+    void uploadOverTheLimitWhileReadingIsPausedIsRefusedAndReadingResumes() throws Exception {
+        h = new Harness(dir, new ocimirror.server.registry.RegistryService.Settings(4096, 3L * UploadBody.BATCH, true,
+                java.time.Duration.ofHours(1)), manual);
+        h.ch.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v2/app/blobs/uploads/"));
+        runAll();
+        String location = h.response().header(HttpHeaderNames.LOCATION);
+        HttpRequest patch = Harness.request(HttpMethod.PATCH, location);
+        patch.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+        h.ch.writeInbound(patch);
+        byte[] chunk = new byte[64 * 1024];
+        int sent = 0;
+        while (h.ch.config().isAutoRead() || sent < 4 * UploadBody.BATCH) {
+            if (!h.ch.config().isAutoRead()) {
+                tasks.poll().run(); // one write completes, reading goes on
+                h.drain();
+                continue;
+            }
+            h.ch.writeInbound(new DefaultHttpContent(Unpooled.wrappedBuffer(chunk)));
+            sent += chunk.length;
+        }
+        runAll();
+        Harness.Response r = h.response();
+        assertEquals(413, r.status());
+        assertEquals("SIZE_TOO_LARGE", r.code());
+        assertTrue(h.ch.config().isAutoRead(), "reading must not stay paused after the refusal");
+        assertEquals(0, h.service.uploads().openSessions());
+        assertEquals(0, ingestFiles());
+        h.ch.writeInbound(new DefaultHttpContent(Unpooled.wrappedBuffer(chunk)));
+        h.ch.writeInbound(new DefaultLastHttpContent());
+        assertEquals(200, h.send(HttpMethod.GET, "/v2/").status());
+        assertFalse(h.ch.finishAndReleaseAll());
+    }
+
+    @Test
     void disconnectMidUploadCommitsNothing() throws Exception {
         h = new Harness(dir, Harness.settings(true), manual);
         byte[] blob = new byte[3 * UploadBody.BATCH];
