@@ -1,0 +1,61 @@
+package ocimirror.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Set;
+
+/** Assertions on registry responses: status, OCI error code and the API version header. */
+final class OciAssertions {
+
+    static final String API_VERSION_HEADER = "Docker-Distribution-API-Version";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private OciAssertions() {
+    }
+
+    /**
+     * The response is an OCI error with one of {@code statuses} and {@code errors[0].code} in
+     * {@code codes} (any code if {@code codes} is null: HTTP-level refusals have no spec code).
+     */
+    static void assertOciError(RawHttp.Response r, Set<Integer> statuses, Set<String> codes) {
+        assertTrue(statuses.contains(r.status()), () -> "expected status in " + statuses + ", got " + r);
+        assertApiVersion(r);
+        String code = errorCode(r.body()).orElseThrow(() -> new AssertionError("no OCI error body in " + r));
+        assertTrue(codes == null || codes.contains(code), () -> "expected errors[0].code in " + codes + ", got " + r);
+        assertFalse(new String(r.body(), StandardCharsets.ISO_8859_1).contains("root:x:0:0"),
+                () -> "response leaks /etc/passwd: " + r);
+    }
+
+    static void assertOciError(HttpResponse<byte[]> r, Set<Integer> statuses, Set<String> codes) {
+        assertOciError(RawHttp.Response.of(r), statuses, codes);
+    }
+
+    static void assertApiVersion(RawHttp.Response r) {
+        assertEquals(Optional.of("registry/2.0"), r.header(API_VERSION_HEADER),
+                () -> "missing " + API_VERSION_HEADER + ": " + r);
+    }
+
+    static void assertApiVersion(HttpResponse<?> r) {
+        assertEquals(Optional.of("registry/2.0"), r.headers().firstValue(API_VERSION_HEADER),
+                () -> "missing " + API_VERSION_HEADER + " on " + r.request().method() + " " + r.uri()
+                        + " -> " + r.statusCode() + " " + r.headers().map());
+    }
+
+    /** {@code errors[0].code} of an OCI error body, if it is one. */
+    static Optional<String> errorCode(byte[] body) {
+        try {
+            JsonNode code = JSON.readTree(body).path("errors").path(0).path("code");
+            return code.isTextual() ? Optional.of(code.asText()) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+}
