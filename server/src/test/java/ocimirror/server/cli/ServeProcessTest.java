@@ -1,0 +1,134 @@
+package ocimirror.server.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import ocimirror.storage.oci.Digest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ocimirror serve} as its own process, stopped by SIGTERM while an upload is half sent:
+ * it must exit by itself, release RocksDB, and leave nothing half-written that a restart would
+ * serve. This is the only way to see the shutdown hook run for real.
+ */
+class ServeProcessTest {
+    private static final Pattern LISTENING = Pattern.compile("serving on /127\\.0\\.0\\.1:(\\d+)");
+    private static final Duration START_DEADLINE = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+    private Process process;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void sigtermMidUploadExitsCleanlyAndLeavesNoPartialBlob() throws Exception {
+        Path data = dir.resolve("data");
+        byte[] kept = new byte[64 * 1024];
+        new Random(7).nextBytes(kept);
+        Digest keptDigest = Digest.sha256(kept);
+
+        int port = start(data, dir.resolve("first.log"));
+        HttpClient client = HttpClient.newHttpClient();
+        HttpResponse<String> put = client.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/v2/app/blobs/uploads/?digest=" + keptDigest))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(kept)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, put.statusCode(), put.body());
+
+        byte[] partial = new byte[4 << 20];
+        new Random(8).nextBytes(partial);
+        Digest partialDigest = Digest.sha256(partial);
+        try (Socket upload = new Socket("127.0.0.1", port)) {
+            OutputStream out = upload.getOutputStream();
+            out.write(("POST /v2/app/blobs/uploads/?digest=" + partialDigest + " HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + partial.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(partial, 0, partial.length / 2);
+            out.flush();
+            waitForIngest(data);
+
+            process.destroy(); // SIGTERM
+            assertTrue(process.waitFor(40, TimeUnit.SECONDS), "serve did not exit after SIGTERM");
+        }
+        String log = Files.readString(dir.resolve("first.log"));
+        assertTrue(log.contains("registry stopped"), "no clean stop in the log:\n" + log);
+        assertEquals(143, process.exitValue(), "exit status after SIGTERM");
+
+        // The restart opens the same RocksDB (so the lock was released) and wipes the ingest.
+        int again = start(data, dir.resolve("second.log"));
+        try (Stream<Path> ingest = Files.list(data.resolve("ingest"))) {
+            assertEquals(0, ingest.count(), "ingest/ not cleaned at start-up");
+        }
+        HttpResponse<byte[]> served = client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + again + "/v2/app/blobs/" + keptDigest)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, served.statusCode());
+        assertArrayEquals(kept, served.body());
+        HttpResponse<byte[]> missing = client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + again + "/v2/app/blobs/" + partialDigest)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(404, missing.statusCode());
+        assertTrue(Files.notExists(data.resolve("blobs/sha256/" + partialDigest.hex().substring(0, 2)
+                + "/" + partialDigest.hex())), "a half-sent blob was committed");
+    }
+
+    /** Starts {@code serve} on an ephemeral port from the test class path; returns the port. */
+    private int start(Path data, Path logFile) throws IOException, InterruptedException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "serve", "--listen", "127.0.0.1:0", "--data", data.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(logFile.toFile())
+                .start();
+        long deadline = System.nanoTime() + START_DEADLINE.toNanos();
+        while (System.nanoTime() < deadline) {
+            Matcher m = LISTENING.matcher(Files.readString(logFile));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            if (!process.isAlive()) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("serve did not start:\n" + Files.readString(logFile));
+    }
+
+    /** Waits (bounded) until the half-sent upload has bytes on disk, so SIGTERM hits it mid-flight. */
+    private static void waitForIngest(Path data) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            try (Stream<Path> files = Files.list(data.resolve("ingest"))) {
+                if (files.anyMatch(p -> p.toFile().length() > 0)) {
+                    return;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the upload never reached the ingest area");
+    }
+}
