@@ -63,7 +63,7 @@ public final class Main implements Runnable {
         Path data;
 
         @Option(names = "--config", paramLabel = "FILE",
-                description = "YAML or JSON configuration file; the flags above override it.")
+                description = "YAML or JSON configuration file; --listen and --data override it.")
         Path config;
 
         @Override
