@@ -143,6 +143,48 @@ class FaultInjectionTest {
     }
 
     @Test
+    void busySinkStopsReadsFromTheSocket() throws Exception {
+        long size = 256L * 1024 * 1024;
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        BlobSink held = new BlobSink() {
+            @Override
+            public java.util.concurrent.CompletionStage<Void> onStart(long contentLength) {
+                return CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<Void> onData(java.nio.ByteBuffer data) {
+                received.addAndGet(data.remaining());
+                return calls.getAndIncrement() == 0 ? gate : CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public void onComplete(long bytes) {
+            }
+
+            @Override
+            public void onError(Throwable error) {
+            }
+        };
+        try (FaultyUpstream fake = new FaultyUpstream(n -> new FaultyUpstream.Large(size));
+             NettyUpstreamClient c = client(fake, 0)) {
+            CompletableFuture<Long> f = c.fetchBlob(REPO, digest, held);
+            Thread.sleep(200); // well past the idle timeout too: a held-back read is not the upstream's silence
+            long written = fake.bodyBytesWritten.get();
+            // Only the socket buffers and one read are in flight, not the blob.
+            assertTrue(written < 32L * 1024 * 1024, "upstream wrote " + written + " bytes while the sink was busy");
+            assertEquals(1, calls.get());
+            Thread.sleep(400);
+            assertEquals(written, fake.bodyBytesWritten.get(), "still reading while the sink is busy");
+            gate.complete(null);
+            assertEquals(size, f.get(30, TimeUnit.SECONDS));
+            assertEquals(size, received.get());
+        }
+    }
+
+    @Test
     void sinkFailureAbortsTheTransferWithTheSinksError() throws Exception {
         IllegalStateException diskFull = new IllegalStateException("disk full");
         try (FaultyUpstream fake = new FaultyUpstream(n -> new Full(body)); NettyUpstreamClient c = client(fake, 2)) {

@@ -36,11 +36,16 @@ final class FaultyUpstream implements AutoCloseable {
     record Partial(byte[] body, int sent, boolean stall) implements Behaviour {
     }
 
+    /** A 200 of {@code length} bytes of a repeating pattern, written in 64 KiB pieces, counted in {@link #bodyBytesWritten}. */
+    record Large(long length) implements Behaviour {
+    }
+
     /** A complete 200 with {@code body}. */
     record Full(byte[] body) implements Behaviour {
     }
 
     final AtomicInteger connections = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicLong bodyBytesWritten = new java.util.concurrent.atomic.AtomicLong();
     final List<String> requests = new CopyOnWriteArrayList<>();
     private final ServerSocket server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -85,6 +90,20 @@ final class FaultyUpstream implements AutoCloseable {
                     in.read();
                 }
                 s.close();
+            } else if (b instanceof Large l) {
+                out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + l.length() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                byte[] piece = new byte[64 * 1024];
+                for (int i = 0; i < piece.length; i++) {
+                    piece[i] = (byte) i;
+                }
+                for (long left = l.length(); left > 0; ) {
+                    int n = (int) Math.min(piece.length, left);
+                    out.write(piece, 0, n); // blocks once the client stops reading and the socket buffers are full
+                    bodyBytesWritten.addAndGet(n);
+                    left -= n;
+                }
+                out.flush();
+                in.read();
             } else if (b instanceof Full f) {
                 out.write(head(f.body().length));
                 out.write(f.body());

@@ -79,7 +79,7 @@ final class Nginx implements AutoCloseable {
                     server_name localhost;
                     ssl_certificate BLOBS_CRT;
                     ssl_certificate_key BLOBS_KEY;
-                    location ~ ^/blob/([a-f0-9]{2})([a-f0-9]+)$ {
+                    location ~ "^/blob/([a-f0-9]{2})([a-f0-9]+)$" {
                       alias ROOT/docker/registry/v2/blobs/sha256/$1/$1$2/data;
                     }
                   }
@@ -98,8 +98,13 @@ final class Nginx implements AutoCloseable {
         Files.writeString(confFile, conf);
         Programs.Daemon d = new Programs.Daemon("nginx", prefix.resolve("stdout.log"), List.of(exe.toString(),
                 "-p", prefix.toString(), "-e", prefix.resolve("error.log").toString(), "-c", confFile.toString()));
-        d.awaitPort(front, Duration.ofSeconds(10));
-        d.awaitPort(blobs, Duration.ofSeconds(10));
+        try {
+            d.awaitPort(front, Duration.ofSeconds(10));
+            d.awaitPort(blobs, Duration.ofSeconds(10));
+        } catch (AssertionError e) {
+            Path err = prefix.resolve("error.log");
+            throw new AssertionError(e.getMessage() + (Files.exists(err) ? Files.readString(err) : ""), e);
+        }
         return new Nginx(front, blobs, accessLog, d);
     }
 
