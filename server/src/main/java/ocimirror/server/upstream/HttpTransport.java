@@ -50,16 +50,19 @@ final class HttpTransport implements AutoCloseable {
     private final UpstreamConfig.Timeouts timeouts;
     private final int maxConnections;
     private final ChannelGroup channels;
+    private final OffloadedDnsResolverGroup resolver;
     private final ConcurrentMap<Origin, FixedChannelPool> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    HttpTransport(EventLoopGroup group, SslContext ssl, UpstreamConfig.Timeouts timeouts, int maxConnections) {
+    HttpTransport(String name, EventLoopGroup group, SslContext ssl, UpstreamConfig.Timeouts timeouts, int maxConnections) {
         this.ssl = Objects.requireNonNull(ssl, "ssl");
         this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
         this.maxConnections = maxConnections;
-        this.channels = new DefaultChannelGroup("upstream", group.next());
+        this.channels = new DefaultChannelGroup("upstream-" + name, group.next());
+        this.resolver = new OffloadedDnsResolverGroup(name);
         this.bootstrap = new Bootstrap()
                 .group(group)
+                .resolver(resolver)
                 .channel(socketChannelClass(group))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeouts.connect().toMillis()))
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -124,12 +127,14 @@ final class HttpTransport implements AutoCloseable {
                 maxConnections, Integer.MAX_VALUE, true, true);
     }
 
+    /** Closes every connection; does not wait, so it is safe to call from an event loop. */
     @Override
     public void close() {
         closed = true;
-        pools.values().forEach(FixedChannelPool::close);
+        pools.values().forEach(FixedChannelPool::closeAsync);
         pools.clear();
-        channels.close().awaitUninterruptibly();
+        channels.close();
+        resolver.close();
     }
 
     private final class PoolHandler extends AbstractChannelPoolHandler {

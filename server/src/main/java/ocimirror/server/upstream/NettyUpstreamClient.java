@@ -35,6 +35,8 @@ import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciException;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@link UpstreamClient} on Netty. Each attempt of a request: take the Authorization learned
@@ -47,6 +49,7 @@ import ocimirror.storage.oci.RepoName;
 public final class NettyUpstreamClient implements UpstreamClient {
 
     static final int MAX_REDIRECTS = 5;
+    private static final Logger LOG = LoggerFactory.getLogger(NettyUpstreamClient.class);
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
 
     private final UpstreamConfig config;
@@ -71,7 +74,7 @@ public final class NettyUpstreamClient implements UpstreamClient {
         this.options = Objects.requireNonNull(options, "options");
         this.origin = Origin.of(config.url());
         // Built for plain-HTTP upstreams too: their token realm or redirects may be HTTPS.
-        this.transport = new HttpTransport(group, UpstreamTls.clientContext(config.caCert()), config.timeouts(),
+        this.transport = new HttpTransport(config.name(), group, UpstreamTls.clientContext(config.caCert()), config.timeouts(),
                 options.maxConnectionsPerHost());
         this.auth = new UpstreamAuth(config.name(), credentials, config.plainHttp(), clock, json, this::realmGet);
     }
@@ -210,6 +213,8 @@ public final class NettyUpstreamClient implements UpstreamClient {
                         out.completeExceptionally(ue.withAttempts(n));
                         return;
                     }
+                    LOG.debug("upstream '{}': attempt {} of {} failed ({}), retrying in {} ms", config.name(), n,
+                            call.describe(url), ue.getMessage(), delay.toMillis());
                     try {
                         group.schedule(() -> attempt(call, n + 1, staleRetries, out), delay.toNanos(), TimeUnit.NANOSECONDS);
                     } catch (RuntimeException rejected) {

@@ -266,6 +266,16 @@ class NettyUpstreamClientTest {
     }
 
     @Test
+    void unknownHostIsUnreachable() throws Exception {
+        try (NettyUpstreamClient c = client("https://registry-a.invalid", true, Optional.of(ALICE), 1, fastRetries())) {
+            UpstreamException e = failure(c.headManifest(SMALL_REPO, Reference.parse("1.0"), OCI));
+            assertEquals(Kind.UNREACHABLE, e.kind(), e.getMessage());
+            assertTrue(hasCause(e, java.net.UnknownHostException.class), "cause: " + e.getCause());
+            assertEquals(2, e.attempts());
+        }
+    }
+
+    @Test
     void redirectToAnotherHostIsFollowedWithoutTheAuthorizationHeader() throws Exception {
         try (NettyUpstreamClient c = client(frontUrl)) {
             RecordingSink sink = new RecordingSink();
