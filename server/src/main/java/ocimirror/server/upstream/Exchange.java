@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import ocimirror.server.upstream.UpstreamException.Kind;
 
@@ -54,7 +54,7 @@ final class Exchange extends ChannelInboundHandlerAdapter {
     private final long idleNanos;
     private final BodyTarget target;
     private final int aggregateLimit;
-    private final Consumer<Channel> release;
+    private final Function<Channel, io.netty.util.concurrent.Future<Void>> release;
     private final CompletableFuture<RawResponse> result;
 
     private State state = State.HEADERS;
@@ -73,7 +73,8 @@ final class Exchange extends ChannelInboundHandlerAdapter {
     private io.netty.util.concurrent.ScheduledFuture<?> timer;
 
     Exchange(Channel ch, Origin origin, boolean reused, HttpRequest request, long firstByteNanos, long idleNanos,
-             BodyTarget target, int aggregateLimit, Consumer<Channel> release, CompletableFuture<RawResponse> result) {
+             BodyTarget target, int aggregateLimit, Function<Channel, io.netty.util.concurrent.Future<Void>> release,
+             CompletableFuture<RawResponse> result) {
         this.ch = ch;
         this.origin = origin;
         this.reused = reused;
@@ -327,9 +328,10 @@ final class Exchange extends ChannelInboundHandlerAdapter {
         if (!HttpUtil.isKeepAlive(response) || inputClosed || !ch.isActive()) {
             ch.close();
         }
-        release.accept(ch);
-        result.complete(new RawResponse(response.status().code(), response.headers(),
-                body == null ? null : body.toByteArray()));
+        RawResponse done = new RawResponse(response.status().code(), response.headers(),
+                body == null ? null : body.toByteArray());
+        // Back in the pool before the caller hears of it, so its next request can reuse the connection.
+        release.apply(ch).addListener(f -> result.complete(done));
     }
 
     private void fail(Throwable e) {
@@ -339,8 +341,7 @@ final class Exchange extends ChannelInboundHandlerAdapter {
         state = State.DONE;
         cleanup();
         ch.close();
-        release.accept(ch);
-        result.completeExceptionally(e);
+        release.apply(ch).addListener(f -> result.completeExceptionally(e));
     }
 
     private void cleanup() {
