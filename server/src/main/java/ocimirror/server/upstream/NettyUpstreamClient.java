@@ -172,8 +172,9 @@ public final class NettyUpstreamClient implements UpstreamClient {
             return sink != null && sink.started();
         }
 
+        // Without the query: a redirect to blob storage carries a presigned signature there.
         String describe(URI url) {
-            return method + " " + url;
+            return method + " " + url.getScheme() + "://" + url.getRawAuthority() + url.getRawPath();
         }
     }
 
