@@ -1,0 +1,221 @@
+package ocimirror.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * One upstream registry the mirror proxies, immutable and validated on construction.
+ * Null optional components take the defaults below, so a loader only passes what the file
+ * says.
+ *
+ * @param name        short unique name, used in logs, metrics and metadata keys
+ * @param url         {@code https://host[:port]}, or {@code http://} when {@code plainHttp}
+ * @param aliases     host names clients use for it ({@code gcr.io}), matched against {@code ns}
+ *                    and the first path segment; lower case
+ * @param isDefault   whether requests that name no upstream go here
+ * @param caCert      PEM file of extra CAs trusted for this upstream (on top of the system
+ *                    trust), or null
+ * @param credentials where the mirror's own credentials for it come from
+ * @param tagTtl      how long a tag resolution is served without revalidating (zero: always)
+ * @param plainHttp   the upstream speaks HTTP without TLS
+ * @param timeouts    connect, first-byte and idle-read timeouts
+ * @param maxRetries  retries after the first attempt on connect failures, 5xx and 429
+ */
+public record UpstreamConfig(
+        String name,
+        URI url,
+        List<String> aliases,
+        boolean isDefault,
+        Path caCert,
+        CredentialSource credentials,
+        Duration tagTtl,
+        boolean plainHttp,
+        Timeouts timeouts,
+        int maxRetries) {
+
+    public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
+    public static final int DEFAULT_MAX_RETRIES = 2;
+    public static final int MAX_RETRIES_LIMIT = 10;
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    // A host name (or IPv4), optionally with a port: what containerd puts into ?ns=.
+    private static final Pattern ALIAS = Pattern.compile(
+            "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?");
+
+    public UpstreamConfig {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("upstream name must match " + NAME + ", got '" + name + "'");
+        }
+        Objects.requireNonNull(url, "upstream '" + name + "': url");
+        checkUrl(name, url, plainHttp);
+        aliases = aliases == null ? List.of() : List.copyOf(aliases);
+        Set<String> seen = new HashSet<>();
+        for (String a : aliases) {
+            if (!ALIAS.matcher(a).matches()) {
+                throw new IllegalArgumentException("upstream '" + name + "': alias '" + a
+                        + "' is not a lower-case host name (optionally with :port)");
+            }
+            if (!seen.add(a)) {
+                throw new IllegalArgumentException("upstream '" + name + "': alias '" + a + "' is listed twice");
+            }
+        }
+        credentials = credentials == null ? CredentialSource.none() : credentials;
+        tagTtl = tagTtl == null ? DEFAULT_TAG_TTL : tagTtl;
+        if (tagTtl.isNegative()) {
+            throw new IllegalArgumentException("upstream '" + name + "': tagTtl must not be negative");
+        }
+        timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
+        if (maxRetries < 0 || maxRetries > MAX_RETRIES_LIMIT) {
+            throw new IllegalArgumentException("upstream '" + name + "': maxRetries must be 0.." + MAX_RETRIES_LIMIT
+                    + ", got " + maxRetries);
+        }
+    }
+
+    private static void checkUrl(String name, URI url, boolean plainHttp) {
+        String where = "upstream '" + name + "': url '" + url + "' ";
+        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+        String expected = plainHttp ? "http" : "https";
+        if (!scheme.equals(expected)) {
+            throw new IllegalArgumentException(where + (plainHttp
+                    ? "must start with http:// because plainHttp is true"
+                    : "must start with https:// (set plainHttp: true for an upstream without TLS)"));
+        }
+        if (url.getHost() == null) {
+            throw new IllegalArgumentException(where + "has no host");
+        }
+        if (url.getRawUserInfo() != null) {
+            throw new IllegalArgumentException(where
+                    + "must not hold credentials; use credentials.passwordFile or a docker config.json");
+        }
+        String path = url.getRawPath();
+        if (path != null && !path.isEmpty() && !path.equals("/")) {
+            throw new IllegalArgumentException(where + "must not have a path (the registry API lives at /v2/)");
+        }
+        if (url.getRawQuery() != null || url.getRawFragment() != null) {
+            throw new IllegalArgumentException(where + "must not have a query or fragment");
+        }
+    }
+
+    /** A builder with every optional component at its default. */
+    public static Builder builder(String name, String url) {
+        return new Builder(name, url);
+    }
+
+    /** The host as written in the url (IPv6 literals keep their brackets), lower case. */
+    public String host() {
+        return url.getHost().toLowerCase(Locale.ROOT);
+    }
+
+    /** The port to connect to, the scheme's default when the url names none. */
+    public int port() {
+        return url.getPort() >= 0 ? url.getPort() : plainHttp ? 80 : 443;
+    }
+
+    /** {@code host} or {@code host:port} when the port is not the scheme's default: the Host header and credential key. */
+    public String authority() {
+        boolean defaultPort = url.getPort() < 0 || url.getPort() == (plainHttp ? 80 : 443);
+        return defaultPort ? host() : host() + ":" + url.getPort();
+    }
+
+    /**
+     * @param connect   TCP connect plus TLS handshake
+     * @param firstByte from the request being sent to the response headers
+     * @param idle      longest silence while reading a body (not counting time the consumer holds us back)
+     */
+    public record Timeouts(Duration connect, Duration firstByte, Duration idle) {
+        public Timeouts {
+            requirePositive(connect, "connect");
+            requirePositive(firstByte, "firstByte");
+            requirePositive(idle, "idle");
+        }
+
+        public static Timeouts defaults() {
+            return new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60));
+        }
+
+        private static void requirePositive(Duration d, String what) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("timeout " + what + " must be positive, got " + d);
+            }
+        }
+    }
+
+    /** Fluent construction for code and tests; the record constructor does the validation. */
+    public static final class Builder {
+        private final String name;
+        private final String url;
+        private List<String> aliases = List.of();
+        private boolean isDefault;
+        private Path caCert;
+        private CredentialSource credentials = CredentialSource.none();
+        private Duration tagTtl = DEFAULT_TAG_TTL;
+        private boolean plainHttp;
+        private Timeouts timeouts = Timeouts.defaults();
+        private int maxRetries = DEFAULT_MAX_RETRIES;
+
+        private Builder(String name, String url) {
+            this.name = name;
+            this.url = Objects.requireNonNull(url, "url");
+        }
+
+        public Builder aliases(String... a) {
+            aliases = List.of(a);
+            return this;
+        }
+
+        public Builder isDefault(boolean d) {
+            isDefault = d;
+            return this;
+        }
+
+        public Builder caCert(Path p) {
+            caCert = p;
+            return this;
+        }
+
+        public Builder credentials(CredentialSource c) {
+            credentials = c;
+            return this;
+        }
+
+        public Builder tagTtl(Duration d) {
+            tagTtl = d;
+            return this;
+        }
+
+        public Builder plainHttp(boolean p) {
+            plainHttp = p;
+            return this;
+        }
+
+        public Builder timeouts(Timeouts t) {
+            timeouts = t;
+            return this;
+        }
+
+        public Builder maxRetries(int n) {
+            maxRetries = n;
+            return this;
+        }
+
+        public UpstreamConfig build() {
+            URI u;
+            try {
+                u = new URI(url);
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("upstream '" + name + "': url '" + url + "' is not a URI: "
+                        + e.getReason());
+            }
+            return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
+                    timeouts, maxRetries);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package ocimirror.server.upstream;
+
+import io.netty.channel.EventLoopGroup;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import ocimirror.config.CredentialsException;
+import ocimirror.config.RegistryCredentials;
+import ocimirror.config.UpstreamConfig;
+
+/**
+ * One {@link UpstreamClient} per configured upstream, by name, sharing one event loop group.
+ * Credentials are read when this is created, so a missing or malformed credentials file
+ * fails start-up with the upstream and the file named, not the first pull.
+ */
+public final class UpstreamClients implements AutoCloseable {
+
+    private final Map<String, UpstreamClient> byName;
+
+    private UpstreamClients(Map<String, UpstreamClient> byName) {
+        this.byName = byName;
+    }
+
+    /**
+     * @throws CredentialsException if an upstream's credentials cannot be read
+     * @throws IllegalArgumentException if two upstreams share a name or a caCert is unusable
+     */
+    public static UpstreamClients create(Collection<UpstreamConfig> upstreams, EventLoopGroup group, Clock clock,
+                                         UpstreamClientOptions options) {
+        Objects.requireNonNull(group, "group");
+        Map<String, UpstreamClient> clients = new LinkedHashMap<>();
+        try {
+            for (UpstreamConfig u : upstreams) {
+                if (clients.containsKey(u.name())) {
+                    throw new IllegalArgumentException("two upstreams are named '" + u.name() + "'");
+                }
+                Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
+                try {
+                    clients.put(u.name(), new NettyUpstreamClient(u, creds, group, clock, options));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("upstream '" + u.name() + "': " + e.getMessage(), e);
+                }
+            }
+        } catch (RuntimeException e) {
+            clients.values().forEach(UpstreamClient::close);
+            throw e;
+        }
+        return new UpstreamClients(Map.copyOf(clients));
+    }
+
+    /** Wraps clients built elsewhere (tests, or another implementation). */
+    public static UpstreamClients of(Map<String, UpstreamClient> clients) {
+        return new UpstreamClients(Map.copyOf(clients));
+    }
+
+    public Optional<UpstreamClient> get(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    public Collection<UpstreamClient> all() {
+        return byName.values();
+    }
+
+    @Override
+    public void close() {
+        byName.values().forEach(UpstreamClient::close);
+    }
+}

@@ -1,0 +1,120 @@
+package ocimirror.server.upstream;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Debian's nginx on 127.0.0.1 with its own prefix, in the foreground, as two hosts:
+ * {@code front} (TLS, 127.0.0.1) proxies to the registry, answers blob GETs that carry
+ * credentials with a 307 to {@code blobs} (TLS, reached as "localhost", a certificate for
+ * that name only) which serves the registry's blob files like an object store would, and
+ * has a few locations that misbehave on purpose. Both log the Authorization header.
+ */
+final class Nginx implements AutoCloseable {
+
+    final int frontPort;
+    final int blobsPort;
+    final Path accessLog;
+    private final Programs.Daemon daemon;
+
+    private Nginx(int frontPort, int blobsPort, Path accessLog, Programs.Daemon daemon) {
+        this.frontPort = frontPort;
+        this.blobsPort = blobsPort;
+        this.accessLog = accessLog;
+        this.daemon = daemon;
+    }
+
+    static Nginx start(Path prefix, Registry registry, TestPki.Issued frontCert, TestPki.Issued blobsCert)
+            throws IOException, InterruptedException {
+        Path exe = Programs.require("nginx", "nginx-light");
+        int front = Programs.freePort();
+        int blobs = Programs.freePort();
+        Files.createDirectories(prefix.resolve("tmp"));
+        Path accessLog = prefix.resolve("access.log");
+        String conf = """
+                worker_processes 1;
+                daemon off;
+                user root;
+                pid PREFIX/nginx.pid;
+                error_log PREFIX/error.log info;
+                events { worker_connections 128; }
+                http {
+                  log_format t '$server_port $request_method $request_uri $status conn=$connection auth="$http_authorization" ua="$http_user_agent"';
+                  access_log PREFIX/access.log t;
+                  client_body_temp_path PREFIX/tmp/body;
+                  proxy_temp_path PREFIX/tmp/proxy;
+                  fastcgi_temp_path PREFIX/tmp/fastcgi;
+                  uwsgi_temp_path PREFIX/tmp/uwsgi;
+                  scgi_temp_path PREFIX/tmp/scgi;
+                  default_type application/octet-stream;
+                  keepalive_timeout 60s;
+                  server {
+                    listen 127.0.0.1:FRONT ssl;
+                    ssl_certificate FRONT_CRT;
+                    ssl_certificate_key FRONT_KEY;
+                    location ~ ^/v2/.+/blobs/sha256:([a-f0-9]+)$ {
+                      if ($http_authorization = "") {
+                        add_header WWW-Authenticate 'Basic realm="front"' always;
+                        return 401;
+                      }
+                      return 307 https://localhost:BLOBS/blob/$1;
+                    }
+                    location = /v2/flaky/manifests/1 { return 503; }
+                    location = /v2/limited/manifests/1 { add_header Retry-After 120 always; return 429; }
+                    location = /v2/briefly-limited/manifests/1 { add_header Retry-After 1 always; return 429; }
+                    location = /v2/loop/manifests/1 { return 302 /v2/loop/manifests/1; }
+                    location = /v2/downgrade/manifests/1 { return 302 http://127.0.0.1:FRONT/v2/x/manifests/1; }
+                    location / {
+                      proxy_pass https://127.0.0.1:REGISTRY;
+                      proxy_http_version 1.1;
+                      proxy_set_header Connection "";
+                      proxy_set_header Host $http_host;
+                    }
+                  }
+                  server {
+                    listen 127.0.0.1:BLOBS ssl;
+                    server_name localhost;
+                    ssl_certificate BLOBS_CRT;
+                    ssl_certificate_key BLOBS_KEY;
+                    location ~ "^/blob/([a-f0-9]{2})([a-f0-9]+)$" {
+                      alias ROOT/docker/registry/v2/blobs/sha256/$1/$1$2/data;
+                    }
+                  }
+                }
+                """
+                .replace("PREFIX", prefix.toString())
+                .replace("FRONT_CRT", frontCert.cert().toString())
+                .replace("FRONT_KEY", frontCert.key().toString())
+                .replace("BLOBS_CRT", blobsCert.cert().toString())
+                .replace("BLOBS_KEY", blobsCert.key().toString())
+                .replace("FRONT", Integer.toString(front))
+                .replace("BLOBS", Integer.toString(blobs))
+                .replace("REGISTRY", Integer.toString(registry.port))
+                .replace("ROOT", registry.root.toString());
+        Path confFile = prefix.resolve("nginx.conf");
+        Files.writeString(confFile, conf);
+        Programs.Daemon d = new Programs.Daemon("nginx", prefix.resolve("stdout.log"), List.of(exe.toString(),
+                "-p", prefix.toString(), "-e", prefix.resolve("error.log").toString(), "-c", confFile.toString()));
+        try {
+            d.awaitPort(front, Duration.ofSeconds(10));
+            d.awaitPort(blobs, Duration.ofSeconds(10));
+        } catch (AssertionError e) {
+            Path err = prefix.resolve("error.log");
+            throw new AssertionError(e.getMessage() + (Files.exists(err) ? Files.readString(err) : ""), e);
+        }
+        return new Nginx(front, blobs, accessLog, d);
+    }
+
+    /** Access-log lines so far (nginx writes each line when the request ends). */
+    List<String> log() throws IOException {
+        return Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        daemon.close();
+    }
+}
