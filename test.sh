@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds ocimirror and runs every test: unit tests, and end-to-end tests that drive the real
-# skopeo, containerd (ctr) and CNCF distribution (docker-registry) on 127.0.0.1.
+# skopeo, containerd (ctr), CNCF distribution (docker-registry) and nginx on 127.0.0.1.
 # Installs what is missing when run as root on Debian/Ubuntu; otherwise says what to install.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,14 +13,15 @@ declare -A PACKAGE_OF=(
   [docker-registry]=docker-registry
   [htpasswd]=apache2-utils
   [openssl]=openssl
+  [nginx]=nginx-light
   [mvn]=maven
   [java]=openjdk-17-jdk-headless
   [javac]=openjdk-17-jdk-headless
 )
-E2E_PACKAGES=(skopeo containerd docker-registry apache2-utils openssl)
+E2E_PACKAGES=(skopeo containerd docker-registry apache2-utils openssl nginx-light)
 
 missing_programs=()
-for program in skopeo containerd ctr docker-registry htpasswd openssl mvn java javac; do
+for program in skopeo containerd ctr docker-registry htpasswd openssl nginx mvn java javac; do
   command -v "$program" >/dev/null 2>&1 || missing_programs+=("$program")
 done
 
