@@ -293,14 +293,14 @@ class CertificateAuthorityTest {
         CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, KeyAlgorithm.EC_P256, Clock.systemUTC());
         ca.loadOrIssueServer(dir, ServerNames.withDefaults(List.of("mirror.example.com"), "n"));
 
-        OpenSsl.Result ok = OpenSsl.run(tmp, "verify", "-purpose", "sslserver", "-verify_hostname", "mirror.example.com",
+        Programs.Result ok = OpenSsl.run(tmp, "verify", "-purpose", "sslserver", "-verify_hostname", "mirror.example.com",
                 "-CAfile", dir.resolve("ca.crt").toString(), dir.resolve("server.crt").toString());
         assertEquals(0, ok.exit(), ok.output());
         assertTrue(ok.output().contains(": OK"), ok.output());
 
         Path other = tmp.resolve("other");
         CertificateAuthority.loadOrCreate(other, KeyAlgorithm.EC_P256, Clock.systemUTC());
-        OpenSsl.Result bad = OpenSsl.run(tmp, "verify", "-CAfile", other.resolve("ca.crt").toString(),
+        Programs.Result bad = OpenSsl.run(tmp, "verify", "-CAfile", other.resolve("ca.crt").toString(),
                 dir.resolve("server.crt").toString());
         assertNotEquals(0, bad.exit(), bad.output());
     }
