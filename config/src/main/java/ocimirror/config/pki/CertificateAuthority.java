@@ -98,6 +98,7 @@ public final class CertificateAuthority {
         requireNonNull(certificate, "certificate");
         requireNonNull(key, "key");
         requireNonNull(clock, "clock");
+        KeyAlgorithm.of(certificate.getPublicKey()); // an unsupported CA key type gets its own message
         if (certificate.getBasicConstraints() < 0) {
             throw new IllegalArgumentException("not a CA certificate (no basicConstraints CA:TRUE): "
                     + certificate.getSubjectX500Principal());
@@ -157,7 +158,10 @@ public final class CertificateAuthority {
         return certificate;
     }
 
-    /** The CA key's type; server keys are made of the same type. */
+    /**
+     * The CA key's family (an RSA CA of any size answers {@link KeyAlgorithm#RSA_3072}); server
+     * keys are made of this type.
+     */
     public KeyAlgorithm algorithm() {
         return algorithm;
     }

@@ -45,7 +45,7 @@ public enum KeyAlgorithm {
         }
     }
 
-    /** The algorithm of an existing key, used to sign with a loaded CA key. */
+    /** The family of an existing key (any RSA size is {@link #RSA_3072}): how a loaded CA key signs. */
     static KeyAlgorithm of(PublicKey key) {
         if (key instanceof ECPublicKey) {
             return EC_P256;
@@ -53,7 +53,7 @@ public enum KeyAlgorithm {
         if (key instanceof RSAPublicKey) {
             return RSA_3072;
         }
-        throw new IllegalArgumentException("unsupported key type " + key.getAlgorithm() + " (expected EC or RSA)");
+        throw new IllegalArgumentException("unsupported CA key type " + key.getAlgorithm() + " (expected EC or RSA)");
     }
 
     String signatureAlgorithm() {

@@ -20,8 +20,17 @@ final class Keys {
         if (!privateKey.getAlgorithm().equals(publicKey.getAlgorithm())) {
             return false;
         }
+        String alg = switch (publicKey.getAlgorithm()) {
+            case "EC" -> "SHA256withECDSA";
+            case "RSA" -> "SHA256withRSA";
+            // A given (files mode) server certificate may use these; the generated PKI does not.
+            case "EdDSA", "Ed25519", "Ed448" -> "EdDSA";
+            default -> null;
+        };
+        if (alg == null) {
+            return false;
+        }
         try {
-            String alg = KeyAlgorithm.of(publicKey).signatureAlgorithm();
             byte[] challenge = new byte[32];
             new SecureRandom().nextBytes(challenge);
             Signature s = Signature.getInstance(alg);

@@ -48,6 +48,19 @@ class PemTest {
     }
 
     @Test
+    void anEd25519ServerCertificateLoadsButCannotBeACa() throws Exception {
+        OpenSsl.ok(tmp, "genpkey", "-algorithm", "ed25519", "-out", "ed.key");
+        OpenSsl.ok(tmp, "req", "-x509", "-key", "ed.key", "-subj", "/CN=ed.example", "-days", "2", "-out", "ed.crt",
+                "-addext", "basicConstraints=critical,CA:TRUE");
+        ServerCredentials c = ServerCredentials.load(tmp.resolve("ed.crt"), tmp.resolve("ed.key"), null);
+        assertEquals("CN=ed.example", c.leaf().getSubjectX500Principal().getName());
+
+        IOException e = assertThrows(IOException.class,
+                () -> CertificateAuthority.load(tmp.resolve("ed.crt"), tmp.resolve("ed.key"), Clock.systemUTC()));
+        assertTrue(e.getMessage().contains("unsupported CA key type"), e.getMessage());
+    }
+
+    @Test
     void anOpensslMadeCaIssuesServerCertificates() throws Exception {
         // The "files" mode with a given CA, made the way an operator would.
         OpenSsl.ok(tmp, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
