@@ -110,6 +110,10 @@ class ServerTlsModesTest {
         assertTrue(tls.caCertificate().isEmpty(), "no CA of ours to export");
         assertFalse(Files.exists(tmp.resolve("data/pki")), "files mode generates nothing");
 
+        Files.delete(key); // mid-rotation by a tool that deletes first
+        assertFalse(tls.reload());
+        assertEquals(first.certificate(), tls.credentials().leaf(), "kept while the key is missing");
+
         OpensslPki.Issued second = pki.server("second", "IP:127.0.0.1,DNS:localhost");
         Files.copy(second.key(), key, StandardCopyOption.REPLACE_EXISTING);
         Files.copy(second.cert(), crt, StandardCopyOption.REPLACE_EXISTING);
