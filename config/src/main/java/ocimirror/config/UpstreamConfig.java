@@ -4,6 +4,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -16,7 +17,9 @@ import java.util.regex.Pattern;
  * Null optional components take the defaults below, so a loader only passes what the file
  * says.
  *
- * @param name        short unique name, used in logs, metrics and metadata keys
+ * @param name        short unique name, used in logs, metrics and as the first segment of the
+ *                    cache key of everything fetched from it ({@code <name>/<repo>}), so it is
+ *                    a lower-case repository path component; also matched like an alias
  * @param url         {@code https://host[:port]}, or {@code http://} when {@code plainHttp}
  * @param aliases     host names clients use for it ({@code gcr.io}), matched against {@code ns}
  *                    and the first path segment; lower case
@@ -45,21 +48,26 @@ public record UpstreamConfig(
     public static final int DEFAULT_MAX_RETRIES = 2;
     public static final int MAX_RETRIES_LIMIT = 10;
 
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    public static final int MAX_NAME_LENGTH = 64;
+    // A repository path component (a subset of the distribution grammar): the name prefixes
+    // cache keys, so it must be one. No upper case, no leading or doubled separators.
+    private static final Pattern NAME = Pattern.compile("[a-z0-9]+(?:[._-][a-z0-9]+)*");
+    /** Hosts whose registry has Docker Hub's implicit {@code library/} namespace. */
+    private static final Set<String> DOCKER_HUB_HOSTS = Set.of("registry-1.docker.io", "docker.io", "index.docker.io");
     // A host name (or IPv4), optionally with a port: what containerd puts into ?ns=.
     private static final Pattern ALIAS = Pattern.compile(
             "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?");
 
     public UpstreamConfig {
-        if (name == null || !NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("upstream name must match " + NAME + ", got '" + name + "'");
+        if (!isValidName(name)) {
+            throw new IllegalArgumentException("upstream name '" + name + "' " + NAME_RULE);
         }
         Objects.requireNonNull(url, "upstream '" + name + "': url");
         checkUrl(name, url, plainHttp);
         aliases = aliases == null ? List.of() : List.copyOf(aliases);
         Set<String> seen = new HashSet<>();
         for (String a : aliases) {
-            if (!ALIAS.matcher(a).matches()) {
+            if (!isValidAlias(a)) {
                 throw new IllegalArgumentException("upstream '" + name + "': alias '" + a
                         + "' is not a lower-case host name (optionally with :port)");
             }
@@ -77,6 +85,20 @@ public record UpstreamConfig(
             throw new IllegalArgumentException("upstream '" + name + "': maxRetries must be 0.." + MAX_RETRIES_LIMIT
                     + ", got " + maxRetries);
         }
+    }
+
+    /** What {@link #isValidName} wants, worded for an error message. */
+    public static final String NAME_RULE = "is not a lower-case name of letters and digits separated by single"
+            + " '.', '_' or '-' (at most " + MAX_NAME_LENGTH + " characters)";
+
+    /** Whether {@code name} may name an upstream: a lower-case repository path component. */
+    public static boolean isValidName(String name) {
+        return name != null && name.length() <= MAX_NAME_LENGTH && NAME.matcher(name).matches();
+    }
+
+    /** Whether {@code alias} is a lower-case host name or IPv4 address, optionally with {@code :port}. */
+    public static boolean isValidAlias(String alias) {
+        return alias != null && alias.length() <= 255 && ALIAS.matcher(alias).matches();
     }
 
     private static void checkUrl(String name, URI url, boolean plainHttp) {
@@ -123,6 +145,25 @@ public record UpstreamConfig(
     public String authority() {
         boolean defaultPort = url.getPort() < 0 || url.getPort() == (plainHttp ? 80 : 443);
         return defaultPort ? host() : host() + ":" + url.getPort();
+    }
+
+    /**
+     * Whether single-segment repository names get Docker Hub's implicit {@code library/}
+     * prefix ({@code nginx} is {@code library/nginx}): true for Docker Hub's host names.
+     */
+    public boolean implicitLibraryPrefix() {
+        return DOCKER_HUB_HOSTS.contains(host());
+    }
+
+    /** The name and the aliases, the strings a request may use to select this upstream. */
+    public List<String> selectors() {
+        if (aliases.contains(name)) {
+            return aliases;
+        }
+        List<String> all = new ArrayList<>(aliases.size() + 1);
+        all.addAll(aliases);
+        all.add(name);
+        return List.copyOf(all);
     }
 
     /**

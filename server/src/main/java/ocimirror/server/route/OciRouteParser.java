@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Pattern;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
@@ -22,8 +23,13 @@ import ocimirror.storage.oci.RepoName;
  * percent-escapes of {@code /}, {@code \}, {@code .} or non-ASCII (all with {@code NAME_INVALID}).
  * Escapes of other characters (say {@code %3A} for the colon of a digest) are decoded.
  *
- * @throws OciException from {@link #parse}: NAME_INVALID, TAG_INVALID, DIGEST_INVALID,
- *                      PAGINATION_NUMBER_INVALID, BLOB_UPLOAD_UNKNOWN (malformed upload id)
+ * <p>The same single pass also returns the {@code ns} query parameter (see
+ * {@link #parseRequest}): containerd adds it to every request it sends to a mirror, naming the
+ * registry host the image reference points at, and {@link UpstreamRouter} routes by it.
+ *
+ * @throws OciException from {@link #parse}: NAME_INVALID (also for a malformed {@code ns}),
+ *                      TAG_INVALID, DIGEST_INVALID, PAGINATION_NUMBER_INVALID,
+ *                      BLOB_UPLOAD_UNKNOWN (malformed upload id)
  */
 public final class OciRouteParser {
 
@@ -31,13 +37,40 @@ public final class OciRouteParser {
     public static final int MAX_PAGE = 10_000;
 
     private static final String PREFIX = "/v2";
+    // What containerd puts into ?ns=: a reference's host, optionally with a port (any case; an
+    // IPv6 literal in brackets). Checked here so that nothing malformed reaches a log line or
+    // the echoed OCI-Namespace header.
+    private static final Pattern NS = Pattern.compile(
+            "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                    + "|\\[[0-9A-Fa-f:.]+])(?::[0-9]{1,5})?");
+    private static final int MAX_NS = 261;
     private static final Pattern UUID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
     public OciRouteParser() {
     }
 
-    /** Parses {@code uri} (origin form {@code /v2/...?query}, or absolute form). */
+    /**
+     * A parsed request: the route and the {@code ns} query value (null when absent or empty).
+     * {@code ns} is syntactically a host[:port] but not yet matched against anything.
+     */
+    public record ParsedRequest(OciRoute route, String ns) {
+        public ParsedRequest {
+            Objects.requireNonNull(route, "route");
+        }
+    }
+
+    /** Parses {@code uri} (origin form {@code /v2/...?query}, or absolute form); the route only. */
     public OciRoute parse(String uri) {
+        return parseRequest(uri).route();
+    }
+
+    /**
+     * Parses {@code uri} into the route and the {@code ns} query parameter, in one pass.
+     *
+     * @throws OciException as {@link #parse}, and NAME_INVALID (400) for an {@code ns} that is
+     *                      not a host name or address with an optional port
+     */
+    public ParsedRequest parseRequest(String uri) {
         String rawPath = uri;
         String rawQuery = "";
         int q = uri.indexOf('?');
@@ -51,6 +84,21 @@ public final class OciRouteParser {
         }
         rawPath = stripAuthority(rawPath);
         String path = decodePath(rawPath);
+        Map<String, String> query = parseQuery(rawQuery);
+        return new ParsedRequest(route(path, query), namespace(query.get("ns")));
+    }
+
+    private static String namespace(String ns) {
+        if (ns == null) {
+            return null;
+        }
+        if (ns.length() > MAX_NS || !NS.matcher(ns).matches()) {
+            throw OciError.NAME_INVALID.exception("ns must be a registry host name with an optional port");
+        }
+        return ns;
+    }
+
+    private OciRoute route(String path, Map<String, String> query) {
         if (!path.equals(PREFIX) && !path.startsWith(PREFIX + "/")) {
             return new OciRoute.NotFound(path);
         }
@@ -58,7 +106,6 @@ public final class OciRouteParser {
         if (rest.isEmpty()) {
             return new OciRoute.Base();
         }
-        Map<String, String> query = parseQuery(rawQuery);
         if (rest.equals("_catalog")) {
             return new OciRoute.Catalog(pageSize(query.get("n")), query.get("last"));
         }

@@ -1,0 +1,160 @@
+package ocimirror.server.route;
+
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import ocimirror.config.UpstreamConfig;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * Decides, for a repository named in a request, whether the mirror hosts it or which upstream
+ * it is proxied from. Pure, immutable and thread-safe; no Netty.
+ *
+ * <p>With no upstream configured the mirror is a plain registry: every name is
+ * {@link RepoTarget.Hosted} and {@code ns} is ignored (a plain registry behind a containerd
+ * {@code hosts.toml} receives one, and distribution ignores it too). Otherwise, in order:
+ * <ol>
+ * <li><b>{@code ns} given</b> (containerd as a mirror: {@code /v2/library/nginx/manifests/x?ns=docker.io}):
+ *     the upstream whose alias or name equals it (case-insensitively), and the whole path is
+ *     the upstream repository. One exception: a first segment that selects <em>that same</em>
+ *     upstream is dropped, because containerd's "own namespace" layout
+ *     ({@code [host."https://mirror/v2/docker.io"]}, {@code override_path = true}) sends the
+ *     prefix and the ns together. An {@code ns} that selects no upstream is {@code NAME_UNKNOWN}
+ *     naming the configured aliases, never a fall-through to the default upstream.</li>
+ * <li><b>First segment selects an upstream</b> by alias or name, and more segments follow
+ *     (path prefix {@code mirror/gcr.io/distroless/static}, or the own-namespace layout without
+ *     ns): that upstream, the rest is the upstream repository. A single-segment name is never
+ *     a prefix (as in distribution's reference parsing): {@code /v2/gcr.io/manifests/x} is a
+ *     repository named {@code gcr.io}.</li>
+ * <li><b>First segment is a hosted namespace</b>: {@link RepoTarget.Hosted}.</li>
+ * <li><b>First segment contains a dot</b> and more segments follow, but it selects nothing
+ *     above: it can only be meant as a registry host that is not configured, so
+ *     {@code NAME_UNKNOWN} naming the configured aliases. Sending {@code quay.io/x/y} to the
+ *     default upstream would be a silent fall-through (Docker Hub namespaces never contain a
+ *     dot). To host repositories under a dotted namespace, list it in {@code hosted}.</li>
+ * <li>Otherwise <b>the default upstream</b> if one is configured (Docker daemon
+ *     {@code registry-mirrors}: {@code /v2/library/nginx/...}), else {@link RepoTarget.Hosted}.</li>
+ * </ol>
+ * On an upstream whose host is Docker Hub's ({@link UpstreamConfig#implicitLibraryPrefix()}),
+ * a single-segment upstream repository gets the {@code library/} prefix, so {@code nginx},
+ * {@code docker.io/nginx} and {@code library/nginx?ns=docker.io} share one cache key,
+ * {@code docker.io/library/nginx} with the embedded configuration.
+ */
+public final class UpstreamRouter {
+
+    private static final String LIBRARY = "library/";
+
+    private final List<UpstreamConfig> upstreams;
+    private final Set<String> hosted;
+    private final Map<String, UpstreamConfig> bySelector;
+    private final UpstreamConfig defaultUpstream;
+    private final List<String> selectorList;
+    private final String configured;
+
+    /**
+     * @param upstreams        the upstreams, validated together (as {@code MirrorConfig} does)
+     * @param hostedNamespaces first path segments that are hosted, never proxied
+     * @throws IllegalArgumentException if two upstreams share a name or alias, more than one is
+     *                                  the default, or a hosted namespace selects an upstream
+     */
+    public UpstreamRouter(List<UpstreamConfig> upstreams, List<String> hostedNamespaces) {
+        this.upstreams = List.copyOf(Objects.requireNonNull(upstreams, "upstreams"));
+        this.hosted = Set.copyOf(Objects.requireNonNull(hostedNamespaces, "hostedNamespaces"));
+        Map<String, UpstreamConfig> selectors = new HashMap<>();
+        UpstreamConfig def = null;
+        Set<String> listed = new LinkedHashSet<>();
+        for (UpstreamConfig u : this.upstreams) {
+            for (String s : u.selectors()) {
+                UpstreamConfig other = selectors.putIfAbsent(s, u);
+                if (other != null && other != u) {
+                    throw new IllegalArgumentException("'" + s + "' selects both upstream '" + other.name()
+                            + "' and upstream '" + u.name() + "'");
+                }
+                if (hosted.contains(s)) {
+                    throw new IllegalArgumentException("hosted namespace '" + s + "' is also upstream '"
+                            + u.name() + "'");
+                }
+            }
+            listed.addAll(u.selectors());
+            if (u.isDefault()) {
+                if (def != null) {
+                    throw new IllegalArgumentException("two default upstreams: '" + def.name() + "' and '"
+                            + u.name() + "'");
+                }
+                def = u;
+            }
+        }
+        this.bySelector = Map.copyOf(selectors);
+        this.defaultUpstream = def;
+        this.selectorList = List.copyOf(listed);
+        this.configured = String.join(", ", listed);
+    }
+
+    /** False when no upstream is configured: a plain registry, every repository hosted. */
+    public boolean proxies() {
+        return !upstreams.isEmpty();
+    }
+
+    /**
+     * Routes {@code requested}, the repository name of the request path.
+     *
+     * @param ns the {@code ns} query value ({@link OciRouteParser.ParsedRequest#ns()}), or null
+     * @throws ocimirror.storage.oci.OciException NAME_UNKNOWN (404) for an {@code ns} or a
+     *         dotted first segment that selects no upstream, the message listing the configured
+     *         aliases; NAME_INVALID (400) when the cache key {@code <upstream>/<repo>} would
+     *         exceed 255 characters
+     */
+    public RepoTarget resolve(RepoName requested, String ns) {
+        Objects.requireNonNull(requested, "requested");
+        if (!proxies()) {
+            return new RepoTarget.Hosted(requested);
+        }
+        String name = requested.value();
+        int slash = name.indexOf('/');
+        String first = slash < 0 ? name : name.substring(0, slash);
+        String rest = slash < 0 ? null : name.substring(slash + 1);
+        if (ns != null) {
+            UpstreamConfig u = bySelector.get(ns.toLowerCase(Locale.ROOT));
+            if (u == null) {
+                throw OciError.NAME_UNKNOWN.exception("ns '" + ns + "' names no upstream of this mirror; configured: "
+                        + configured);
+            }
+            boolean ownPrefix = rest != null && u.selectors().contains(first);
+            return proxied(u, ownPrefix ? rest : name, ns);
+        }
+        if (rest != null) {
+            UpstreamConfig u = bySelector.get(first);
+            if (u != null) {
+                return proxied(u, rest, null);
+            }
+        }
+        if (hosted.contains(first)) {
+            return new RepoTarget.Hosted(requested);
+        }
+        if (rest != null && first.indexOf('.') >= 0) {
+            throw OciError.NAME_UNKNOWN.exception("'" + first + "' names no upstream of this mirror and no hosted"
+                    + " namespace; configured: " + configured);
+        }
+        return defaultUpstream == null ? new RepoTarget.Hosted(requested) : proxied(defaultUpstream, name, null);
+    }
+
+    private static RepoTarget.Proxied proxied(UpstreamConfig u, String upstreamRepo, String ns) {
+        String repo = u.implicitLibraryPrefix() && upstreamRepo.indexOf('/') < 0 ? LIBRARY + upstreamRepo : upstreamRepo;
+        String key = u.name() + "/" + repo;
+        if (key.length() > RepoName.MAX_LENGTH) {
+            throw OciError.NAME_INVALID.exception("repository name too long: the cache key '" + u.name()
+                    + "/...' would have " + key.length() + " characters, at most " + RepoName.MAX_LENGTH);
+        }
+        return new RepoTarget.Proxied(u, RepoName.of(repo), RepoName.of(key), ns);
+    }
+
+    /** The aliases and names requests may select upstreams with, in configuration order (for logs). */
+    public List<String> selectors() {
+        return selectorList;
+    }
+}
