@@ -6,29 +6,53 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
  * Reads a configuration file (YAML, or JSON if the name ends in {@code .json}) into a
- * {@link MirrorConfig}. Keys left out take the values of {@link MirrorConfig#defaults()}.
- * Unknown keys and wrongly typed values are errors, and every error names the file and the
- * path of the field, e.g. {@code config.yaml: limits.maxManifestBytes: expected an integer}.
+ * {@link MirrorConfig}. The file is the whole truth: keys left out take the values of
+ * {@link MirrorConfig#defaults()} (so a file without {@code upstreams} is a plain registry,
+ * not the embedded configuration). Unknown keys and wrongly typed values are errors, and every
+ * error names the file and the path of the field, e.g.
+ * {@code mirror.yaml: upstreams[1].aliases[0]: 'GCR.io' is not a lower-case host name}.
  *
  * <pre>
  * listen: "0.0.0.0:5000"
- * data: /var/lib/ocimirror        # relative paths are relative to the working directory
+ * data: /var/lib/ocimirror        # relative to the working directory
  * storage: {deleteEnabled: true}
  * limits: {maxManifestBytes: 4194304, maxHeaderBytes: 16384, maxUploadBytes: 68719476736, idleTimeoutSeconds: 300}
+ * upstreams:
+ *   - name: docker.io               # lower case; prefixes the cache keys
+ *     url: https://registry-1.docker.io
+ *     aliases: [docker.io, registry-1.docker.io, index.docker.io]
+ *     default: true
+ *     tagTtl: 10m                   # 30s, 1h, PT10M or seconds
+ *   - name: corp
+ *     url: https://registry.corp:5000
+ *     aliases: [registry.corp:5000]
+ *     caCert: corp-ca.pem           # caCert, dockerConfig, passwordFile: relative to this file
+ *     credentials: {username: robot, passwordFile: corp-password}   # or {dockerConfig: config.json}
+ *     plainHttp: false
+ *     timeouts: {connect: 10s, firstByte: 30s, idle: 60s}
+ *     maxRetries: 2
+ * hosted: [local]
+ * pullThrough: {prefetchLayers: true, negativeCacheTtl: 30s}
  * </pre>
  */
 public final class ConfigLoader {
@@ -48,16 +72,27 @@ public final class ConfigLoader {
         }
         boolean json = file.getFileName() != null
                 && file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
-        return parse(text, file.toString(), json);
+        Path dir = file.toAbsolutePath().getParent();
+        return parse(text, file.toString(), json, dir == null ? Path.of("") : dir);
     }
 
-    /** Parses {@code text}; {@code source} names it in error messages. */
+    /** Parses {@code text}; {@code source} names it in error messages; relative file references are relative to the working directory. */
     public static MirrorConfig parse(String text, String source, boolean json) throws ConfigException {
+        return parse(text, source, json, Path.of("").toAbsolutePath());
+    }
+
+    /** Parses {@code text}, resolving relative caCert, dockerConfig and passwordFile paths against {@code baseDir}. */
+    public static MirrorConfig parse(String text, String source, boolean json, Path baseDir) throws ConfigException {
         ObjectMapper mapper = (json ? JsonMapper.builder() : YAMLMapper.builder())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+                // Nor a number or boolean where a string belongs: "hosted: [3]" is a mistake.
+                .withCoercionConfig(LogicalType.Textual, c -> c
+                        .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                        .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
                 .build();
         FileConfig raw;
         try {
@@ -67,10 +102,10 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             throw new ConfigException(source + ": " + where(e) + "syntax error: " + e.getOriginalMessage());
         }
-        return raw == null ? MirrorConfig.defaults() : toConfig(raw, source);
+        return raw == null ? MirrorConfig.defaults() : toConfig(raw, source, baseDir);
     }
 
-    private static MirrorConfig toConfig(FileConfig raw, String source) throws ConfigException {
+    private static MirrorConfig toConfig(FileConfig raw, String source, Path baseDir) throws ConfigException {
         MirrorConfig d = MirrorConfig.defaults();
         MirrorConfig.Listen listen = d.listen();
         if (raw.listen() != null) {
@@ -100,7 +135,33 @@ public final class ConfigLoader {
                     positive(source, "limits.maxUploadBytes", r.maxUploadBytes(), l.maxUploadBytes()),
                     positive(source, "limits.idleTimeoutSeconds", r.idleTimeoutSeconds(), l.idleTimeoutSeconds()));
         }
-        return new MirrorConfig(listen, data, storage, l);
+        UpstreamReader reader = new UpstreamReader(source, baseDir);
+        List<UpstreamConfig> upstreams = new ArrayList<>();
+        if (raw.upstreams() != null) {
+            for (int i = 0; i < raw.upstreams().size(); i++) {
+                upstreams.add(reader.read(raw.upstreams().get(i), i));
+            }
+        }
+        List<String> hosted = raw.hosted() == null ? List.of() : raw.hosted();
+        for (int i = 0; i < hosted.size(); i++) {
+            if (hosted.get(i) == null) {
+                throw new ConfigException(source + ": hosted[" + i + "]: expected a string");
+            }
+        }
+        MirrorConfig.PullThrough pt = d.pullThrough();
+        if (raw.pullThrough() != null) {
+            PullThroughSection r = raw.pullThrough();
+            pt = new MirrorConfig.PullThrough(
+                    r.prefetchLayers() == null ? pt.prefetchLayers() : r.prefetchLayers(),
+                    r.negativeCacheTtl() == null ? pt.negativeCacheTtl()
+                            : reader.duration("pullThrough.negativeCacheTtl", r.negativeCacheTtl()));
+        }
+        try {
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt);
+        } catch (IllegalArgumentException e) {
+            // The cross-field rules: MirrorConfig words them with the field path already.
+            throw new ConfigException(source + ": " + e.getMessage());
+        }
     }
 
     private static int positive(String source, String field, Integer value, int fallback) throws ConfigException {
@@ -154,11 +215,19 @@ public final class ConfigLoader {
         if (type == String.class) {
             return "a string";
         }
+        if (Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return "a list";
+        }
         return "a mapping";
     }
 
     // The file's shape: boxed fields, so that "absent" (null) takes the default.
-    record FileConfig(String listen, String data, StorageSection storage, LimitsSection limits) {
+    record FileConfig(String listen, String data, StorageSection storage, LimitsSection limits,
+                      List<UpstreamReader.UpstreamSection> upstreams, List<String> hosted,
+                      PullThroughSection pullThrough) {
+    }
+
+    record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl) {
     }
 
     record StorageSection(Boolean deleteEnabled) {

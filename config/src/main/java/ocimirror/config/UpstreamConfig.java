@@ -102,28 +102,39 @@ public record UpstreamConfig(
     }
 
     private static void checkUrl(String name, URI url, boolean plainHttp) {
-        String where = "upstream '" + name + "': url '" + url + "' ";
+        String problem = urlProblem(url, plainHttp);
+        if (problem != null) {
+            throw new IllegalArgumentException("upstream '" + name + "': url " + problem);
+        }
+    }
+
+    /**
+     * What is wrong with {@code url} as an upstream's url, worded after the quoted url
+     * ({@code "'http://x' must start with https:// ..."}), or null if nothing is.
+     */
+    public static String urlProblem(URI url, boolean plainHttp) {
+        String where = "'" + url + "' ";
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
         String expected = plainHttp ? "http" : "https";
         if (!scheme.equals(expected)) {
-            throw new IllegalArgumentException(where + (plainHttp
+            return where + (plainHttp
                     ? "must start with http:// because plainHttp is true"
-                    : "must start with https:// (set plainHttp: true for an upstream without TLS)"));
+                    : "must start with https:// (set plainHttp: true for an upstream without TLS)");
         }
         if (url.getHost() == null) {
-            throw new IllegalArgumentException(where + "has no host");
+            return where + "has no host";
         }
         if (url.getRawUserInfo() != null) {
-            throw new IllegalArgumentException(where
-                    + "must not hold credentials; use credentials.passwordFile or a docker config.json");
+            return where + "must not hold credentials; use credentials.passwordFile or a docker config.json";
         }
         String path = url.getRawPath();
         if (path != null && !path.isEmpty() && !path.equals("/")) {
-            throw new IllegalArgumentException(where + "must not have a path (the registry API lives at /v2/)");
+            return where + "must not have a path (the registry API lives at /v2/)";
         }
         if (url.getRawQuery() != null || url.getRawFragment() != null) {
-            throw new IllegalArgumentException(where + "must not have a query or fragment");
+            return where + "must not have a query or fragment";
         }
+        return null;
     }
 
     /** A builder with every optional component at its default. */

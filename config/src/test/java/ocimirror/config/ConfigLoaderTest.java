@@ -71,7 +71,7 @@ class ConfigLoaderTest {
                 Arguments.of("limits:\n  idleTimeoutSeconds: 0\n", "config.yaml: limits.idleTimeoutSeconds: must be positive"),
                 Arguments.of("storage:\n  deleteEnabled: maybe\n", "config.yaml: storage.deleteEnabled: expected a boolean"),
                 Arguments.of("storage:\n  deleteEnable: true\n", "config.yaml: storage.deleteEnable: unknown field"),
-                Arguments.of("upstreams: []\n", "config.yaml: upstreams: unknown field"),
+                Arguments.of("mirrors: []\n", "config.yaml: mirrors: unknown field"),
                 Arguments.of("listen: [5000]\n", "config.yaml: listen: expected a string"),
                 Arguments.of("listen: \"localhost\"\n", "config.yaml: listen: expected HOST:PORT"),
                 Arguments.of("listen: \"localhost:99999\"\n", "config.yaml: listen: port out of range"),

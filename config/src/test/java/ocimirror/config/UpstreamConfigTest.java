@@ -81,6 +81,38 @@ class UpstreamConfigTest {
         assertEquals(Duration.ZERO, ok.tagTtl());
     }
 
+    @ParameterizedTest
+    @CsvSource({"Hub", "HUB", "-hub", "hub-", "a..b", "a_.b", "a/b", "a b", "a:5000", "_x"})
+    void namesThatAreNotRepositoryPathComponentsAreRefused(String name) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> UpstreamConfig.builder(name, "https://x").build());
+        assertTrue(e.getMessage().contains("is not a lower-case name"), e.getMessage());
+    }
+
+    @Test
+    void lowerCaseNamesWithSeparatorsAreAccepted() {
+        for (String n : List.of("docker.io", "registry.k8s.io", "k8s", "my-corp_2", "a".repeat(64))) {
+            assertEquals(n, UpstreamConfig.builder(n, "https://x").build().name());
+        }
+        assertThrows(IllegalArgumentException.class, () -> UpstreamConfig.builder("a".repeat(65), "https://x").build());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "https://registry-1.docker.io, true", "https://docker.io, true", "https://index.docker.io:443, true",
+            "https://mirror.gcr.io, false", "https://ghcr.io, false", "https://registry-1.docker.io.evil.test, false"})
+    void dockerHubHostsHaveTheImplicitLibraryPrefix(String url, boolean expected) {
+        assertEquals(expected, UpstreamConfig.builder("u", url).build().implicitLibraryPrefix());
+    }
+
+    @Test
+    void selectorsAreTheAliasesAndTheName() {
+        assertEquals(List.of("gcr.io", "gcr"),
+                UpstreamConfig.builder("gcr", "https://gcr.io").aliases("gcr.io").build().selectors());
+        assertEquals(List.of("gcr.io"),
+                UpstreamConfig.builder("gcr.io", "https://gcr.io").aliases("gcr.io").build().selectors());
+    }
+
     @Test
     void passwordFileSourceRejectsColonInUser() {
         assertThrows(IllegalArgumentException.class,

@@ -1,0 +1,175 @@
+package ocimirror.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Turns the {@code upstreams:} entries of a configuration file into {@link UpstreamConfig}s,
+ * every error naming the file and the field ({@code upstreams[1].aliases[0]: ...}). File
+ * references (caCert, dockerConfig, passwordFile) are resolved against the configuration
+ * file's directory and must name readable regular files; their content is read later, when the
+ * upstream client is built or by {@code config check}.
+ */
+final class UpstreamReader {
+
+    private final String source;
+    private final Path baseDir;
+
+    UpstreamReader(String source, Path baseDir) {
+        this.source = source;
+        this.baseDir = baseDir;
+    }
+
+    UpstreamConfig read(UpstreamSection s, int index) throws ConfigException {
+        String at = "upstreams[" + index + "]";
+        if (s == null) {
+            throw error(at, "must be a mapping");
+        }
+        if (s.name() == null) {
+            throw error(at + ".name", "missing");
+        }
+        if (!UpstreamConfig.isValidName(s.name())) {
+            throw error(at + ".name", "'" + s.name() + "' " + UpstreamConfig.NAME_RULE);
+        }
+        if (s.url() == null) {
+            throw error(at + ".url", "missing");
+        }
+        boolean plainHttp = Boolean.TRUE.equals(s.plainHttp());
+        URI url;
+        try {
+            url = new URI(s.url());
+        } catch (URISyntaxException e) {
+            throw error(at + ".url", "'" + s.url() + "' is not a URI: " + e.getReason());
+        }
+        String problem = UpstreamConfig.urlProblem(url, plainHttp);
+        if (problem != null) {
+            throw error(at + ".url", problem);
+        }
+        List<String> aliases = s.aliases() == null ? List.of() : s.aliases();
+        Set<String> seen = new HashSet<>();
+        for (int j = 0; j < aliases.size(); j++) {
+            String a = aliases.get(j);
+            String field = at + ".aliases[" + j + "]";
+            if (!UpstreamConfig.isValidAlias(a)) {
+                throw error(field, "'" + a + "' is not a lower-case host name (optionally with :port)");
+            }
+            if (!seen.add(a)) {
+                throw error(field, "'" + a + "' is listed twice");
+            }
+        }
+        Path caCert = s.caCert() == null ? null : file(at + ".caCert", s.caCert());
+        Duration tagTtl = s.tagTtl() == null ? UpstreamConfig.DEFAULT_TAG_TTL : duration(at + ".tagTtl", s.tagTtl());
+        int maxRetries = s.maxRetries() == null ? UpstreamConfig.DEFAULT_MAX_RETRIES : s.maxRetries();
+        if (maxRetries < 0 || maxRetries > UpstreamConfig.MAX_RETRIES_LIMIT) {
+            throw error(at + ".maxRetries", "must be 0.." + UpstreamConfig.MAX_RETRIES_LIMIT + ", got " + maxRetries);
+        }
+        try {
+            return new UpstreamConfig(s.name(), url, aliases, Boolean.TRUE.equals(s.isDefault()), caCert,
+                    credentials(at + ".credentials", s.credentials()), tagTtl, plainHttp,
+                    timeouts(at + ".timeouts", s.timeouts()), maxRetries);
+        } catch (IllegalArgumentException e) {
+            throw error(at, e.getMessage());   // a rule checked only by the record itself
+        }
+    }
+
+    private CredentialSource credentials(String at, CredentialsSection c) throws ConfigException {
+        if (c == null) {
+            return CredentialSource.none();
+        }
+        if (c.dockerConfig() != null) {
+            if (c.username() != null || c.passwordFile() != null) {
+                throw error(at, "give either dockerConfig, or username and passwordFile, not both");
+            }
+            return new CredentialSource.DockerConfig(file(at + ".dockerConfig", c.dockerConfig()));
+        }
+        if (c.username() == null && c.passwordFile() == null) {
+            throw error(at, "give dockerConfig, or username and passwordFile (leave credentials out for anonymous access)");
+        }
+        if (c.username() == null || c.username().isEmpty()) {
+            throw error(at + ".username", "missing (passwordFile needs it)");
+        }
+        if (c.username().indexOf(':') >= 0) {
+            throw error(at + ".username", "must not contain ':'");
+        }
+        if (c.passwordFile() == null) {
+            throw error(at + ".passwordFile", "missing (username needs it)");
+        }
+        return new CredentialSource.PasswordFile(c.username(), file(at + ".passwordFile", c.passwordFile()));
+    }
+
+    private UpstreamConfig.Timeouts timeouts(String at, TimeoutsSection t) throws ConfigException {
+        UpstreamConfig.Timeouts d = UpstreamConfig.Timeouts.defaults();
+        if (t == null) {
+            return d;
+        }
+        return new UpstreamConfig.Timeouts(
+                t.connect() == null ? d.connect() : positive(at + ".connect", t.connect()),
+                t.firstByte() == null ? d.firstByte() : positive(at + ".firstByte", t.firstByte()),
+                t.idle() == null ? d.idle() : positive(at + ".idle", t.idle()));
+    }
+
+    private Duration positive(String at, Object value) throws ConfigException {
+        Duration d = duration(at, value);
+        if (d.isZero()) {
+            throw error(at, "must be positive");
+        }
+        return d;
+    }
+
+    Duration duration(String at, Object value) throws ConfigException {
+        try {
+            return Durations.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw error(at, e.getMessage());
+        }
+    }
+
+    /** {@code value} resolved against the configuration's directory; it must be a readable file. */
+    private Path file(String at, String value) throws ConfigException {
+        if (value.isBlank()) {
+            throw error(at, "must not be empty");
+        }
+        Path p;
+        try {
+            p = baseDir.resolve(value).normalize();
+        } catch (InvalidPathException e) {
+            throw error(at, "'" + value + "' is not a path: " + e.getReason());
+        }
+        if (!Files.exists(p)) {
+            throw error(at, p + ": no such file");
+        }
+        if (!Files.isRegularFile(p)) {
+            throw error(at, p + ": not a regular file");
+        }
+        if (!Files.isReadable(p)) {
+            throw error(at, p + ": not readable");
+        }
+        return p;
+    }
+
+    private ConfigException error(String field, String message) {
+        return new ConfigException(source + ": " + field + ": " + message);
+    }
+
+    // The file's shape: boxed fields, so that "absent" (null) takes the default. Durations are
+    // Object because a file may give "10m" or a number of seconds.
+    record UpstreamSection(String name, String url, List<String> aliases,
+                           @JsonProperty("default") Boolean isDefault, String caCert,
+                           CredentialsSection credentials, Object tagTtl, Boolean plainHttp,
+                           TimeoutsSection timeouts, Integer maxRetries) {
+    }
+
+    record CredentialsSection(String dockerConfig, String username, String passwordFile) {
+    }
+
+    record TimeoutsSection(Object connect, Object firstByte, Object idle) {
+    }
+}
