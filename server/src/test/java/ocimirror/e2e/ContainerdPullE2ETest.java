@@ -13,9 +13,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import ocimirror.e2e.OciLayoutBuilder.Fixture;
-import ocimirror.e2e.OciLayoutBuilder.Image;
-import ocimirror.e2e.OciLayoutBuilder.Layer;
+import ocimirror.testing.Containerd;
+import ocimirror.testing.OciLayoutBuilder.Fixture;
+import ocimirror.testing.OciLayoutBuilder.Image;
+import ocimirror.testing.OciLayoutBuilder.Layer;
+import ocimirror.testing.OciLayoutBuilder;
+import ocimirror.testing.Programs;
+import ocimirror.testing.RegistryClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,7 +54,7 @@ class ContainerdPullE2ETest {
         containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
         fixture = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout")));
         registry = RegistryUnderTest.start(tmp.resolve("registry"));
-        RegistryClient client = new RegistryClient(registry);
+        RegistryClient client = new RegistryClient(registry.hostPort());
         client.pushImage("e2e/ctr/single", "v1", fixture.single());
         client.pushIndex("e2e/ctr/multi", "v1", fixture.multi());
     }

@@ -1,7 +1,7 @@
 package ocimirror.e2e;
 
-import static ocimirror.e2e.Skopeo.docker;
-import static ocimirror.e2e.Skopeo.oci;
+import static ocimirror.testing.Skopeo.docker;
+import static ocimirror.testing.Skopeo.oci;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,10 +17,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import ocimirror.e2e.OciLayoutBuilder.Blob;
-import ocimirror.e2e.OciLayoutBuilder.Fixture;
-import ocimirror.e2e.OciLayoutBuilder.Image;
-import ocimirror.e2e.OciLayoutBuilder.Layer;
+import ocimirror.testing.OciAssertions;
+import ocimirror.testing.OciLayoutBuilder.Blob;
+import ocimirror.testing.OciLayoutBuilder.Fixture;
+import ocimirror.testing.OciLayoutBuilder.Image;
+import ocimirror.testing.OciLayoutBuilder.Layer;
+import ocimirror.testing.OciLayoutBuilder;
+import ocimirror.testing.Programs;
+import ocimirror.testing.RegistryClient;
+import ocimirror.testing.Skopeo;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,7 +55,7 @@ class SkopeoRoundTripE2ETest {
         skopeo = new Skopeo(tmp.resolve("skopeo"));
         fixture = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout")));
         registry = RegistryUnderTest.start(tmp.resolve("registry"));
-        client = new RegistryClient(registry);
+        client = new RegistryClient(registry.hostPort());
     }
 
     @AfterAll
