@@ -322,13 +322,16 @@ class PullThroughE2ETest {
     /** Pushes into a proxied repository are refused; the hosted namespace takes them. */
     @Test
     void aPushIntoAProxiedRepositoryIsRefused() {
+        long postsBefore = upstreams.b.requests("POST", "/v2/" + APP + "/blobs/uploads/"); // the set-up's push
         HttpResponse<byte[]> upload = client.send(client.request("/v2/" + ALIAS_B + "/" + APP + "/blobs/uploads/")
                 .POST(HttpRequest.BodyPublishers.noBody()).build());
         assertOciError(upload, Set.of(400, 401, 403, 404, 405), null);
         HttpResponse<byte[]> manifest = client.putManifest(ALIAS_B + "/" + APP, "pushed",
                 OciLayoutBuilder.OCI_MANIFEST, fixtureB.single().manifest().bytes());
         assertOciError(manifest, Set.of(400, 401, 403, 404, 405), null);
-        assertEquals(0, upstreams.b.requests("POST", "/v2/" + APP + "/blobs/uploads/"), "nothing pushed upstream");
+        assertEquals(postsBefore, upstreams.b.requests("POST", "/v2/" + APP + "/blobs/uploads/"),
+                "nothing pushed upstream");
+        assertEquals(0, upstreams.b.requests("PUT", "/v2/" + APP + "/manifests/pushed"), "nothing pushed upstream");
 
         byte[] blob = "hosted".getBytes(StandardCharsets.UTF_8);
         client.pushBlob("local/e2e", blob, OciLayoutBuilder.sha256Digest(blob)); // asserts 201
