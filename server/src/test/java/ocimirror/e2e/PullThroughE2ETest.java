@@ -216,6 +216,29 @@ class PullThroughE2ETest {
         assertLayoutHolds(out, fixtureA.single().manifest().digest(), fixtureA.single().blobs());
     }
 
+    /**
+     * Podman and CRI-O read containers-registries.conf(5), as skopeo does: a
+     * {@code [[registry.mirror]]} whose location is the mirror plus the alias as a path prefix.
+     * {@code insecure = true} is what allows plain HTTP to the mirror; no TLS flag is passed.
+     */
+    @Test
+    void aRegistriesConfMirrorAsPodmanAndCriOUseIt() throws Exception {
+        Path conf = Files.writeString(tmp.resolve("registries-mirror.conf"), String.join("\n",
+                "[[registry]]",
+                "prefix = \"" + ALIAS_B + "\"",
+                "location = \"" + ALIAS_B + "\"",
+                "",
+                "[[registry.mirror]]",
+                "location = \"" + mirrorHostPort + "/" + ALIAS_B + "\"",
+                "insecure = true",
+                ""));
+        Path out = tmp.resolve("registries-conf-multi");
+        Processes.Result copy = upstreams.skopeo.run(conf, List.of("copy", "--all",
+                "docker://" + ALIAS_B + "/" + MULTI + ":v1", Skopeo.oci(out, "v1")));
+        assertEquals(0, copy.exitCode(), copy::stderr);
+        assertLayoutHolds(out, fixtureB.multi().index().digest(), fixtureB.multi().blobs());
+    }
+
     /** Either upstream can be the default: B (anonymous, plain HTTP) on a second mirror. */
     @Test
     void theDefaultUpstreamIsConfigurable() throws Exception {
