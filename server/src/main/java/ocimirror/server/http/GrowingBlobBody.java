@@ -8,6 +8,8 @@ import io.netty.channel.DefaultFileRegion;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AbstractReferenceCounted;
+import io.netty.util.ReferenceCounted;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.RejectedExecutionException;
@@ -33,7 +35,7 @@ final class GrowingBlobBody {
 
     private final ChannelHandlerContext ctx;
     private final BlobFetch fetch;
-    private final FileChannel file;
+    private final SharedFile file;
     private final long end;
     private final long total;
     private final boolean tls;
@@ -49,7 +51,7 @@ final class GrowingBlobBody {
                     Runnable onDone) {
         this.ctx = ctx;
         this.fetch = fetch;
-        this.file = file;
+        this.file = new SharedFile(file);
         this.pos = start;
         this.end = start + length;
         this.total = fetch.contentLength();
@@ -92,7 +94,7 @@ final class GrowingBlobBody {
             long n = limit - pos;
             ChannelFuture written;
             try {
-                written = tls ? writeChunk(n) : ctx.writeAndFlush(new SharedFileRegion(file, pos, n));
+                written = tls ? writeChunk(n) : ctx.writeAndFlush(new SharedFileRegion(file.retain(), pos, n));
             } catch (IOException | RuntimeException e) {
                 cut("reading the ingest file: " + e);
                 return;
@@ -112,7 +114,7 @@ final class GrowingBlobBody {
             try {
                 ctx.executor().execute(this::next);
             } catch (RejectedExecutionException gone) {
-                closeFile();
+                finishQuietly();
             }
         });
     }
@@ -123,7 +125,7 @@ final class GrowingBlobBody {
         try {
             int read = 0;
             while (read < len) {
-                int r = buf.writeBytes(file, pos + read, len - read);
+                int r = buf.writeBytes(file.channel, pos + read, len - read);
                 if (r < 0) {
                     throw new IOException("ingest file ended at " + (pos + read) + ", expected " + (pos + len));
                 }
@@ -145,28 +147,63 @@ final class GrowingBlobBody {
     private void finish() {
         if (!done) {
             done = true;
-            closeFile();
+            file.release();
             onDone.run();
         }
     }
 
-    private void closeFile() {
-        try {
-            file.close();
-        } catch (IOException e) {
-            log.debug("closing ingest reader", e);
+    // The event loop is gone (shutdown): nothing is written any more, only the file is let go.
+    private void finishQuietly() {
+        if (!done) {
+            done = true;
+            file.release();
         }
     }
 
-    /** A file region over a channel shared by several regions: releasing it must not close the channel. */
-    private static final class SharedFileRegion extends DefaultFileRegion {
-        SharedFileRegion(FileChannel file, long position, long count) {
-            super(file, position, count);
+    /**
+     * The reader's channel, closed once the body is over and every region written from it was
+     * released (a region may still sit in the outbound buffer when the body ends).
+     */
+    private static final class SharedFile extends AbstractReferenceCounted {
+        final FileChannel channel;
+
+        SharedFile(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public SharedFile retain() {
+            super.retain();
+            return this;
         }
 
         @Override
         protected void deallocate() {
-            // The channel belongs to GrowingBlobBody, which closes it when the body is over.
+            try {
+                channel.close();
+            } catch (IOException e) {
+                log.debug("closing ingest reader", e);
+            }
+        }
+
+        @Override
+        public ReferenceCounted touch(Object hint) {
+            return this;
+        }
+    }
+
+    /** A file region over a shared channel: releasing it releases its reference to the channel. */
+    private static final class SharedFileRegion extends DefaultFileRegion {
+        private final SharedFile shared;
+
+        SharedFileRegion(SharedFile shared, long position, long count) {
+            super(shared.channel, position, count);
+            this.shared = shared;
+        }
+
+        @Override
+        protected void deallocate() {
+            shared.release();
         }
     }
 }

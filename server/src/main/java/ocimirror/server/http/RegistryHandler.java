@@ -223,7 +223,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ex.paused = false;
         ex.streaming = true;
         addNamespace(ex, head);
-        ctx.write(head);
+        ctx.writeAndFlush(head); // the client sees the response begin before its first byte arrived
         new GrowingBlobBody(ctx, fetch, file, start, length, () -> {
             ex.streaming = false;
             progressed(ex);
