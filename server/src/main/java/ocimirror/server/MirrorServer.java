@@ -23,15 +23,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
+import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
+import ocimirror.server.route.UpstreamRouter;
+import ocimirror.server.upstream.NettyUpstreamClient;
+import ocimirror.server.upstream.UpstreamClientOptions;
+import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.Storage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running registry: storage, the bounded storage executor and the Netty server, wired by
- * hand. {@link #start} returns once the socket listens; {@link #close} stops accepting, closes
- * the connections, lets queued storage work finish, and closes the storage last.
+ * The running registry: storage, the bounded storage executor, the upstream clients and the
+ * pull-through service (only when upstreams are configured) and the Netty server, wired by hand.
+ * {@link #start} returns once the socket listens; {@link #close} stops accepting, closes the
+ * connections, cancels the downloads in progress and closes the upstream clients, lets queued
+ * storage work finish, and closes the storage last.
+ *
+ * <p>The upstream clients get their own event loop group rather than sharing the server's
+ * workers: shutdown can then close client connections first and upstream I/O after them, and
+ * a burst of client connections does not delay the reads of the downloads they wait for.
  */
 public final class MirrorServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MirrorServer.class);
@@ -41,18 +52,61 @@ public final class MirrorServer implements AutoCloseable {
 
     private final Storage storage;
     private final ThreadPoolExecutor storageExecutor;
+    private final Upstreams upstreams;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, EventLoopGroup boss,
+    private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, EventLoopGroup boss,
                          EventLoopGroup workers, Channel serverChannel) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
+        this.upstreams = upstreams;
         this.boss = boss;
         this.workers = workers;
         this.serverChannel = serverChannel;
+    }
+
+    /** The pull-through side: null parts when no upstream is configured. */
+    private record Upstreams(EventLoopGroup group, UpstreamClients clients, PullThroughService pullThrough) {
+
+        static Upstreams none() {
+            return new Upstreams(null, null, null);
+        }
+
+        static Upstreams start(MirrorConfig config, Storage storage, ThreadPoolExecutor executor, Clock clock) {
+            if (config.upstreams().isEmpty()) {
+                return none();
+            }
+            EventLoopGroup group = NettyUpstreamClient.newEventLoopGroup(Math.max(2, Runtime.getRuntime()
+                    .availableProcessors()));
+            try {
+                UpstreamClients clients = UpstreamClients.create(config.upstreams(), group, clock,
+                        UpstreamClientOptions.defaults().withMaxManifestBytes(config.limits().maxManifestBytes()));
+                PullThroughService pullThrough = new PullThroughService(storage.blobs(), storage.metadata(), clients,
+                        executor, clock, new PullThroughService.Settings(config.pullThrough().prefetchLayers(),
+                        config.pullThrough().negativeCacheTtl(), PullThroughService.Settings.defaults()
+                        .prefetchParallelism()));
+                return new Upstreams(group, clients, pullThrough);
+            } catch (RuntimeException e) {
+                group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+                throw e;
+            }
+        }
+
+        /** Downloads first (their aborts queue on the storage executor, still running), then clients, then loops. */
+        void close() {
+            if (pullThrough != null) {
+                pullThrough.close();
+            }
+            if (clients != null) {
+                clients.close();
+            }
+            if (group != null) {
+                group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            }
+        }
     }
 
     /** Opens the storage under {@code config.dataDir()} and listens on {@code config.listen()}. */
@@ -75,25 +129,33 @@ public final class MirrorServer implements AutoCloseable {
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("ocimirror-accept"), io);
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("ocimirror-io"), io);
+        Upstreams upstreams = Upstreams.none();
         try {
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
                     RegistryService.Settings.from(config));
+            UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
+            upstreams = Upstreams.start(config, storage, executor, clock);
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(channelType)
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new MirrorChannelInitializer(service, executor, config.limits()))
+                    .childHandler(new MirrorChannelInitializer(service, router, upstreams.pullThrough(), executor,
+                            config.limits()))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
             boss.scheduleAtFixedRate(() -> sweep(service, executor), SWEEP_MINUTES, SWEEP_MINUTES, TimeUnit.MINUTES);
             log.info("registry listening on {} ({} transport, data in {})", channel.localAddress(),
                     epoll ? "epoll" : "nio", config.dataDir().toAbsolutePath());
-            return new MirrorServer(storage, executor, boss, workers, channel);
+            if (router.proxies()) {
+                log.info("proxying {} (hosted namespaces: {})", router.selectors(), config.hosted());
+            }
+            return new MirrorServer(storage, executor, upstreams, boss, workers, channel);
         } catch (Exception | Error e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            upstreams.close();
             executor.shutdownNow();
             storage.close();
             throw e;
@@ -125,6 +187,11 @@ public final class MirrorServer implements AutoCloseable {
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         } finally {
+            try {
+                upstreams.close();
+            } catch (RuntimeException e) {
+                log.warn("closing the upstream clients", e);
+            }
             storageExecutor.shutdown();
             try {
                 if (!storageExecutor.awaitTermination(30, TimeUnit.SECONDS)) {

@@ -1,7 +1,7 @@
 package ocimirror.e2e;
 
-import static ocimirror.e2e.OciAssertions.assertApiVersion;
-import static ocimirror.e2e.OciAssertions.assertOciError;
+import static ocimirror.testing.OciAssertions.assertApiVersion;
+import static ocimirror.testing.OciAssertions.assertOciError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,8 +23,11 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import ocimirror.e2e.OciLayoutBuilder.Blob;
-import ocimirror.e2e.OciLayoutBuilder.Fixture;
+import ocimirror.testing.OciLayoutBuilder.Blob;
+import ocimirror.testing.OciLayoutBuilder.Fixture;
+import ocimirror.testing.OciLayoutBuilder;
+import ocimirror.testing.RawHttp;
+import ocimirror.testing.RegistryClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,7 +61,7 @@ class BadInputE2ETest {
     static void startRegistryWithAnImage() throws Exception {
         fixture = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout")));
         registry = RegistryUnderTest.start(tmp.resolve("registry"));
-        client = new RegistryClient(registry);
+        client = new RegistryClient(registry.hostPort());
         client.pushImage(REPO, TAG, fixture.single());
     }
 

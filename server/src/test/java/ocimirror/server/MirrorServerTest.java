@@ -1,7 +1,7 @@
 package ocimirror.server;
 
-import static ocimirror.server.testing.Images.bytes;
-import static ocimirror.server.testing.Images.manifest;
+import static ocimirror.testing.Images.bytes;
+import static ocimirror.testing.Images.manifest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

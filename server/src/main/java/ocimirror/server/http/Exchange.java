@@ -21,6 +21,10 @@ final class Exchange {
     long discarded;
     /** The connection is gone or the exchange was replaced. */
     boolean over;
+    /** A response body is still being written after the exchange was answered (a blob still downloading). */
+    boolean streaming;
+    /** The {@code ns} of a proxied request, echoed in {@code OCI-Namespace} on every response; or null. */
+    String namespace;
 
     Exchange(HttpRequest request) {
         this.request = request;

@@ -16,22 +16,34 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import ocimirror.server.pullthrough.AcceptedTypes;
+import ocimirror.server.pullthrough.BlobFetch;
+import ocimirror.server.pullthrough.BlobSource;
+import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.BlobUploads;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.registry.UploadSession;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
+import ocimirror.server.route.RepoTarget;
+import ocimirror.server.route.UpstreamRouter;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.meta.Page;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.OciException;
 import ocimirror.storage.oci.RepoName;
 
 /**
  * Maps each (method, route) to the registry service and builds the spec's responses. Cheap reads
  * (manifest and blob lookups, referrers, upload status) answer inline on the event loop; writes
  * and listings go through {@link RegistryHandler#async} or a streaming {@link UploadBody}.
+ *
+ * <p>Every repository-bearing route is first resolved by the {@link UpstreamRouter}. Hosted
+ * repositories get the full registry. Proxied ones ({@link ProxiedEndpoints}) are read-only:
+ * manifest and blob reads go through the {@link PullThroughService}; tags/list and referrers
+ * answer from what the mirror has cached; anything that writes is refused.
  */
 final class RegistryEndpoints {
     private static final String JSON = "application/json";
@@ -40,17 +52,36 @@ final class RegistryEndpoints {
     private final RegistryHandler h;
     private final RegistryService service;
     private final BlobUploads uploads;
+    private final UpstreamRouter router;
+    private final PullThroughService pullThrough;
     private final Executor storage;
     private final JsonMapper json = new JsonMapper();
 
-    RegistryEndpoints(RegistryHandler handler, RegistryService service, Executor storage) {
+    RegistryEndpoints(RegistryHandler handler, RegistryService service, UpstreamRouter router,
+                      PullThroughService pullThrough, Executor storage) {
         this.h = handler;
         this.service = service;
         this.uploads = service.uploads();
+        this.router = router;
+        this.pullThrough = pullThrough;
         this.storage = storage;
     }
 
-    void dispatch(Exchange ex, OciRoute route) {
+    void dispatch(Exchange ex, OciRouteParser.ParsedRequest request) {
+        OciRoute route = request.route();
+        RepoName repo = repoOf(route);
+        if (repo != null && router.resolve(repo, request.ns()) instanceof RepoTarget.Proxied p) {
+            ex.namespace = p.namespace();
+            proxied(ex, route, p);
+            return;
+        }
+        if (route instanceof OciRoute.UploadStart r && r.from() != null) {
+            route = mountFromCache(r);
+        }
+        hosted(ex, route);
+    }
+
+    private void hosted(Exchange ex, OciRoute route) {
         HttpMethod m = ex.request.method();
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         if (route instanceof OciRoute.NotFound) {
@@ -129,8 +160,70 @@ final class RegistryEndpoints {
         throw OciError.METHOD_NOT_ALLOWED.exception(m + " is not supported here");
     }
 
+    /** Reads of a proxied repository; everything that would write is refused with 405 UNSUPPORTED. */
+    private void proxied(Exchange ex, OciRoute route, RepoTarget.Proxied p) {
+        HttpMethod m = ex.request.method();
+        boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
+        if (route instanceof OciRoute.Manifest r && read) {
+            AcceptedTypes accept = AcceptedTypes.parse(ex.request.headers().getAll(HttpHeaderNames.ACCEPT));
+            h.await(ex, pullThrough.manifest(p, r.reference(), accept), content -> writeManifest(ex, content));
+        } else if (route instanceof OciRoute.Blob r && read) {
+            h.await(ex, pullThrough.blob(p, r.digest()), source -> {
+                if (source instanceof BlobSource.Stored s) {
+                    writeBlob(ex, s.blob());
+                } else {
+                    writeDownloading(ex, ((BlobSource.Downloading) source).fetch());
+                }
+            });
+        } else if (route instanceof OciRoute.Tags t && m.equals(HttpMethod.GET)) {
+            // The tags the mirror has cached for it (forwarding the listing is left for later).
+            h.async(ex, () -> service.tags(p.repo(), t.n(), t.last()), list -> tags(t, list));
+        } else if (route instanceof OciRoute.Referrers r && m.equals(HttpMethod.GET)) {
+            hosted(ex, new OciRoute.Referrers(p.repo(), r.digest(), r.artifactType()));
+        } else if (read) {
+            throw OciError.METHOD_NOT_ALLOWED.exception(m + " is not supported here");
+        } else {
+            throw OciError.UNSUPPORTED.exception("repository " + p.upstreamRepo() + " is proxied from upstream '"
+                    + p.upstream().name() + "' (" + p.upstream().url() + ") and read-only here;"
+                    + " push to a hosted namespace instead");
+        }
+    }
+
+    /**
+     * A mount whose source names a proxied repository mounts from its cache key, so that a blob
+     * pulled through the mirror can be mounted into a hosted repository.
+     */
+    private OciRoute mountFromCache(OciRoute.UploadStart r) {
+        try {
+            RepoTarget from = router.resolve(r.from(), null);
+            return new OciRoute.UploadStart(r.repo(), r.digest(), r.mount(), from.repo());
+        } catch (OciException unknown) {
+            return r; // the mount fails and becomes an ordinary upload, as the spec says
+        }
+    }
+
+    private static RepoName repoOf(OciRoute route) {
+        if (route instanceof OciRoute.Manifest r) {
+            return r.repo();
+        } else if (route instanceof OciRoute.Blob r) {
+            return r.repo();
+        } else if (route instanceof OciRoute.Tags r) {
+            return r.repo();
+        } else if (route instanceof OciRoute.UploadStart r) {
+            return r.repo();
+        } else if (route instanceof OciRoute.Upload r) {
+            return r.repo();
+        } else if (route instanceof OciRoute.Referrers r) {
+            return r.repo();
+        }
+        return null;
+    }
+
     private void getManifest(Exchange ex, OciRoute.Manifest r) {
-        RegistryService.ManifestContent content = service.manifest(r.repo(), r.reference());
+        writeManifest(ex, service.manifest(r.repo(), r.reference()));
+    }
+
+    private void writeManifest(Exchange ex, RegistryService.ManifestContent content) {
         long size = content.blob().size();
         HttpResponse head = ex.head ? Responses.headOnly(HttpResponseStatus.OK, size, content.mediaType())
                 : Responses.streaming(HttpResponseStatus.OK, size, content.mediaType());
@@ -144,15 +237,46 @@ final class RegistryEndpoints {
     }
 
     private void getBlob(Exchange ex, OciRoute.Blob r) {
-        BlobInfo blob = service.blob(r.repo(), r.digest());
-        long size = blob.size();
+        writeBlob(ex, service.blob(r.repo(), r.digest()));
+    }
+
+    private void writeBlob(Exchange ex, BlobInfo blob) {
+        BlobPlan plan = plan(ex, blob.digest(), blob.size());
+        if (plan == null) {
+            return;
+        }
+        if (ex.head) {
+            h.respond(ex, plan.head());
+        } else {
+            h.respondFile(ex, plan.head(), open(blob), plan.start(), plan.length());
+        }
+    }
+
+    /** A blob still downloading: the same headers, the body streamed as it arrives. */
+    private void writeDownloading(Exchange ex, BlobFetch fetch) {
+        BlobPlan plan = plan(ex, fetch.digest(), fetch.contentLength());
+        if (plan == null) {
+            return;
+        }
+        if (ex.head) {
+            h.respond(ex, plan.head());
+        } else {
+            h.respondGrowing(ex, plan.head(), fetch, fetch.openReader(), plan.start(), plan.length());
+        }
+    }
+
+    private record BlobPlan(HttpResponse head, long start, long length) {
+    }
+
+    /** The response headers and byte range for a blob of {@code size} bytes; null if a 416 was sent. */
+    private BlobPlan plan(Exchange ex, Digest digest, long size) {
         ByteRange.Result range = ByteRange.parse(ex.request.headers().get(HttpHeaderNames.RANGE), size);
         if (range instanceof ByteRange.Unsatisfiable) {
             FullHttpResponse refusal = h.errors().response(OciError.RANGE_INVALID,
                     "cannot serve " + ex.request.headers().get(HttpHeaderNames.RANGE) + " of " + size + " bytes", ex.head);
             refusal.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + size);
             h.respond(ex, refusal);
-            return;
+            return null;
         }
         long start = 0;
         long length = size;
@@ -165,19 +289,15 @@ final class RegistryEndpoints {
         HttpResponse head = ex.head ? Responses.headOnly(status, length, OCTET_STREAM)
                 : Responses.streaming(status, length, OCTET_STREAM);
         HttpHeaders hd = head.headers();
-        hd.set(Responses.CONTENT_DIGEST, blob.digest().toString());
-        hd.set(HttpHeaderNames.ETAG, "\"" + blob.digest() + "\"");
+        hd.set(Responses.CONTENT_DIGEST, digest.toString());
+        hd.set(HttpHeaderNames.ETAG, "\"" + digest + "\"");
         hd.set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
         // Content-addressed: a blob never changes, caches may keep it for good.
         hd.set(HttpHeaderNames.CACHE_CONTROL, "max-age=31536000");
         if (range instanceof ByteRange.Partial p) {
             hd.set(HttpHeaderNames.CONTENT_RANGE, p.range().contentRange(size));
         }
-        if (ex.head) {
-            h.respond(ex, head);
-        } else {
-            h.respondFile(ex, head, open(blob), start, length);
-        }
+        return new BlobPlan(head, start, length);
     }
 
     private void putManifest(Exchange ex, OciRoute.Manifest r) {
@@ -315,7 +435,7 @@ final class RegistryEndpoints {
 
     private HttpResponse tags(OciRoute.Tags t, RegistryService.TagList list) {
         ObjectNode root = json.createObjectNode();
-        root.put("name", list.repo().toString());
+        root.put("name", t.repo().toString()); // as the client named it (a proxied repo is cached under another key)
         list.tags().forEach(root.putArray("tags")::add);
         FullHttpResponse r = Responses.full(HttpResponseStatus.OK, bytes(root), JSON);
         if (list.more() && !list.tags().isEmpty()) {

@@ -17,13 +17,19 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import ocimirror.server.pullthrough.BlobFetch;
+import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
+import ocimirror.server.route.UpstreamRouter;
 import ocimirror.storage.oci.OciError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,13 +57,29 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private Exchange current;
 
     /**
+     * A plain registry: every repository hosted.
+     *
      * @param storage the bounded executor for anything that writes, fsyncs, hashes or scans
      */
     public RegistryHandler(RegistryService service, Executor storage, OciRouteParser parser, ErrorResponses errors) {
+        this(service, new UpstreamRouter(List.of(), List.of()), null, storage, parser, errors);
+    }
+
+    /**
+     * @param router      decides which repositories are hosted and which proxied
+     * @param pullThrough serves the proxied ones; may be null only if {@code router} proxies nothing
+     * @param storage     the bounded executor for anything that writes, fsyncs, hashes or scans
+     */
+    public RegistryHandler(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                           Executor storage, OciRouteParser parser, ErrorResponses errors) {
         this.parser = requireNonNull(parser, "parser");
         this.errors = requireNonNull(errors, "errors");
         this.storage = requireNonNull(storage, "storage");
-        this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), storage);
+        requireNonNull(router, "router");
+        if (router.proxies()) {
+            requireNonNull(pullThrough, "pullThrough");
+        }
+        this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), router, pullThrough, storage);
     }
 
     @Override
@@ -97,7 +119,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            endpoints.dispatch(ex, parser.parse(request.uri()));
+            endpoints.dispatch(ex, parser.parseRequest(request.uri()));
         } catch (Throwable t) {
             fail(ex, t);
         }
@@ -150,6 +172,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ex.responded = true;
         ex.body = null;
         ex.paused = false; // whatever is left of the body is discarded, never waited for
+        addNamespace(ex, response);
         var future = ctx.writeAndFlush(response);
         if (HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(response.headers().get(HttpHeaderNames.CONNECTION, ""))) {
             future.addListener(ChannelFutureListener.CLOSE);
@@ -167,6 +190,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ex.responded = true;
         ex.body = null;
         ex.paused = false;
+        addNamespace(ex, head);
         ctx.write(head);
         try {
             BlobBodies.write(ctx, file, start, length).addListener((ChannelFutureListener) f -> {
@@ -181,6 +205,55 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
         }
         progressed(ex);
+    }
+
+    /**
+     * Writes headers, then bytes {@code start..start+length} of a blob still downloading, as they
+     * arrive (it takes {@code file}). The exchange stays current until the body is over, so that
+     * a pipelined request waits instead of interleaving its response.
+     */
+    void respondGrowing(Exchange ex, HttpResponse head, BlobFetch fetch, FileChannel file, long start, long length) {
+        if (ex != current || ex.responded || !ctx.channel().isActive()) {
+            ReferenceCountUtil.release(head);
+            closeQuietly(file);
+            return;
+        }
+        ex.responded = true;
+        ex.body = null;
+        ex.paused = false;
+        ex.streaming = true;
+        addNamespace(ex, head);
+        ctx.writeAndFlush(head); // the client sees the response begin before its first byte arrived
+        new GrowingBlobBody(ctx, fetch, file, start, length, () -> {
+            ex.streaming = false;
+            progressed(ex);
+        }).start();
+        progressed(ex);
+    }
+
+    /**
+     * Continues {@code ex} on the event loop once {@code stage} completes: with its value, or
+     * with the error response for its failure.
+     */
+    <T> void await(Exchange ex, CompletionStage<T> stage, Consumer<T> then) {
+        var loop = ctx.executor();
+        stage.whenComplete((value, failure) -> runOn(loop, () -> {
+            if (failure != null) {
+                fail(ex, failure);
+                return;
+            }
+            try {
+                then.accept(value);
+            } catch (Throwable t) {
+                fail(ex, t);
+            }
+        }));
+    }
+
+    private static void addNamespace(Exchange ex, HttpResponse response) {
+        if (ex.namespace != null) {
+            response.headers().set(Responses.OCI_NAMESPACE, ex.namespace);
+        }
     }
 
     /** Answers {@code ex} with the error for {@code failure}. */
@@ -248,7 +321,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     /** The exchange ends once it is answered and its body is in; reading resumes as fits. */
     private void progressed(Exchange ex) {
-        if (ex == current && ex.responded && ex.requestComplete) {
+        if (ex == current && ex.responded && ex.requestComplete && !ex.streaming) {
             current = null;
         }
         updateAutoRead();
@@ -256,7 +329,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     private void updateAutoRead() {
         Exchange ex = current;
-        boolean stop = ex != null && (ex.paused || ex.requestComplete && !ex.responded);
+        boolean stop = ex != null && (ex.paused || ex.streaming || ex.requestComplete && !ex.responded);
         ctx.channel().config().setAutoRead(!stop);
     }
 

@@ -21,6 +21,8 @@ final class Responses {
     static final String UPLOAD_UUID = "Docker-Upload-UUID";
     static final String OCI_SUBJECT = "OCI-Subject";
     static final String OCI_FILTERS_APPLIED = "OCI-Filters-Applied";
+    /** distribution-spec "Registry Proxying": the namespace a mirror served a request for. */
+    static final String OCI_NAMESPACE = "OCI-Namespace";
 
     private Responses() {
     }

@@ -11,13 +11,16 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.util.List;
 import java.util.concurrent.Executor;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.RegistryHandler;
+import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRouteParser;
+import ocimirror.server.route.UpstreamRouter;
 
 /**
  * Pipeline assembly only: HTTP/1.1 codec (request line and headers bounded by
@@ -31,13 +34,24 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     private static final int MAX_CHUNK = 64 * 1024;
 
     private final RegistryService service;
+    private final UpstreamRouter router;
+    private final PullThroughService pullThrough;
     private final Executor storage;
     private final MirrorConfig.Limits limits;
     private final OciRouteParser parser = new OciRouteParser();
     private final ErrorResponses errors = new ErrorResponses();
 
+    /** A plain registry: every repository hosted. */
     public MirrorChannelInitializer(RegistryService service, Executor storage, MirrorConfig.Limits limits) {
+        this(service, new UpstreamRouter(List.of(), List.of()), null, storage, limits);
+    }
+
+    /** @param pullThrough serves proxied repositories; null only if {@code router} proxies nothing */
+    public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                                    Executor storage, MirrorConfig.Limits limits) {
         this.service = requireNonNull(service, "service");
+        this.router = requireNonNull(router, "router");
+        this.pullThrough = pullThrough;
         this.storage = requireNonNull(storage, "storage");
         this.limits = requireNonNull(limits, "limits");
     }
@@ -54,6 +68,6 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         p.addLast("chunked", new ChunkedWriteHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
         p.addLast("flow", new FlowControlHandler());
-        p.addLast("registry", new RegistryHandler(service, storage, parser, errors));
+        p.addLast("registry", new RegistryHandler(service, router, pullThrough, storage, parser, errors));
     }
 }

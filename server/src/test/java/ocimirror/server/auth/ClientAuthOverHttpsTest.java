@@ -48,7 +48,7 @@ import ocimirror.config.AuthConfig.Access;
 import ocimirror.config.TlsConfig;
 import ocimirror.config.pki.Pem;
 import ocimirror.server.http.ErrorResponses;
-import ocimirror.server.testing.Commands;
+import ocimirror.testing.Commands;
 import ocimirror.server.tls.ServerTls;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -33,9 +33,9 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRouteParser;
-import ocimirror.server.testing.MutableClock;
 import ocimirror.storage.Storage;
 import ocimirror.storage.oci.Digest;
+import ocimirror.testing.MutableClock;
 
 /**
  * A registry handler on an {@link EmbeddedChannel} over real storage, behind the same flow

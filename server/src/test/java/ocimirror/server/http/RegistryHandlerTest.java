@@ -1,8 +1,8 @@
 package ocimirror.server.http;
 
-import static ocimirror.server.testing.Images.bytes;
-import static ocimirror.server.testing.Images.descriptor;
-import static ocimirror.server.testing.Images.manifest;
+import static ocimirror.testing.Images.bytes;
+import static ocimirror.testing.Images.descriptor;
+import static ocimirror.testing.Images.manifest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,9 +1,9 @@
 package ocimirror.server.registry;
 
-import static ocimirror.server.testing.Images.bytes;
-import static ocimirror.server.testing.Images.descriptor;
-import static ocimirror.server.testing.Images.index;
-import static ocimirror.server.testing.Images.manifest;
+import static ocimirror.testing.Images.bytes;
+import static ocimirror.testing.Images.descriptor;
+import static ocimirror.testing.Images.index;
+import static ocimirror.testing.Images.manifest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import ocimirror.server.route.OciRoute;
-import ocimirror.server.testing.MutableClock;
 import ocimirror.storage.Storage;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.meta.Page;
@@ -32,6 +31,7 @@ import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.OciException;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
+import ocimirror.testing.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -233,7 +233,7 @@ class RegistryServiceTest {
         byte[] ref = manifest(null, descriptor(MediaTypes.OCI_MANIFEST, image), Map.of(), CONFIG);
         service.putManifest(REPO, new Reference.Tag("ref"), MediaTypes.OCI_MANIFEST, ref);
         JsonNode d = new JsonMapper().readTree(service.referrers(REPO, subject, null)).get("manifests").get(0);
-        assertEquals(ocimirror.server.testing.Images.CONFIG_TYPE, d.get("artifactType").asText());
+        assertEquals(ocimirror.testing.Images.CONFIG_TYPE, d.get("artifactType").asText());
     }
 
     @Test

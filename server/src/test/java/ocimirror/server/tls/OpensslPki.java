@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import ocimirror.config.pki.Pem;
-import ocimirror.server.testing.Commands;
+import ocimirror.testing.Commands;
 
 /** A CA and certificates made with the openssl CLI, as an operator bringing their own PKI would. */
 final class OpensslPki {

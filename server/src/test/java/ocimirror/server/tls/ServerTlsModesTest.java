@@ -23,7 +23,7 @@ import ocimirror.config.TlsConfig.Mode;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.config.pki.Pem;
 import ocimirror.config.pki.TrustExport;
-import ocimirror.server.testing.MutableClock;
+import ocimirror.testing.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -27,7 +27,7 @@ import ocimirror.config.pki.Pem;
 import ocimirror.config.pki.ServerCredentials;
 import ocimirror.config.pki.ServerNames;
 import ocimirror.config.pki.TrustExport;
-import ocimirror.server.testing.Commands;
+import ocimirror.testing.Commands;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

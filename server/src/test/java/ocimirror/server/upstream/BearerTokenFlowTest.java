@@ -25,6 +25,12 @@ import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
+import ocimirror.testing.DockerRegistry;
+import ocimirror.testing.MutableClock;
+import ocimirror.testing.Programs;
+import ocimirror.testing.TestPki;
+import ocimirror.testing.TinyImage;
+import ocimirror.testing.TokenServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,7 +52,7 @@ class BearerTokenFlowTest {
     private static final RegistryCredentials BOB = new RegistryCredentials("bob", "secret-b");
 
     private TokenServer tokens;
-    private Registry registry;
+    private DockerRegistry registry;
     private TinyImage image;
     private EventLoopGroup group;
 
@@ -56,11 +62,11 @@ class BearerTokenFlowTest {
         TestPki pki = TestPki.create(tmp.resolve("pki"));
         TestPki.Issued signer = pki.signer("token-signer");
         tokens = new TokenServer(signer.privateKey(), signer.certificate(), BOB.username(), BOB.password());
-        registry = Registry.start(tmp.resolve("registry"), null, "token:\n"
+        registry = DockerRegistry.start(tmp.resolve("registry"), null, "token:\n"
                 + "  realm: " + tokens.realm() + "\n"
-                + "  service: " + tokens.service + "\n"
-                + "  issuer: " + tokens.issuer + "\n"
-                + "  rootcertbundle: " + pki.caCert + "\n");
+                + "  service: " + tokens.service() + "\n"
+                + "  issuer: " + tokens.issuer() + "\n"
+                + "  rootcertbundle: " + pki.caCert() + "\n");
         image = TinyImage.write(tmp.resolve("image"), "1", 5_000, 3);
         registry.push(image, REPO + ":1", null, BOB.username() + ":" + BOB.password());
         group = NettyUpstreamClient.newEventLoopGroup(1);
@@ -80,7 +86,7 @@ class BearerTokenFlowTest {
     }
 
     private NettyUpstreamClient client(Optional<RegistryCredentials> creds, MutableClock clock) {
-        UpstreamConfig cfg = UpstreamConfig.builder("b", "http://127.0.0.1:" + registry.port).plainHttp(true).build();
+        UpstreamConfig cfg = UpstreamConfig.builder("b", "http://127.0.0.1:" + registry.port()).plainHttp(true).build();
         return new NettyUpstreamClient(cfg, creds, group, clock, UpstreamClientOptions.defaults());
     }
 
@@ -114,7 +120,7 @@ class BearerTokenFlowTest {
             assertEquals(1, hits.size(), "token fetched once for four requests: " + hits);
             String basic = "Basic " + Base64.getEncoder().encodeToString("bob:secret-b".getBytes(StandardCharsets.UTF_8));
             assertEquals(basic, hits.get(0).authorization());
-            assertEquals(tokens.service, hits.get(0).service());
+            assertEquals(tokens.service(), hits.get(0).service());
 
             clock.advance(Duration.ofSeconds(40)); // expires_in 60: still good
             ok(c.headManifest(REPO, Reference.parse("1"), OCI));
@@ -168,11 +174,11 @@ class BearerTokenFlowTest {
 
     @Test
     void accessTokenFieldIsAcceptedToo() throws Exception {
-        tokens.accessTokenField = true;
+        tokens.accessTokenField(true);
         try (NettyUpstreamClient c = client(Optional.of(BOB), clock())) {
             assertEquals(image.manifestDigest(), ok(c.headManifest(REPO, Reference.parse("1"), OCI)).digest());
         } finally {
-            tokens.accessTokenField = false;
+            tokens.accessTokenField(false);
         }
     }
 

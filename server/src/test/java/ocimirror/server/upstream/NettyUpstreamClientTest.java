@@ -25,6 +25,11 @@ import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
+import ocimirror.testing.DockerRegistry;
+import ocimirror.testing.Nginx;
+import ocimirror.testing.Programs;
+import ocimirror.testing.TestPki;
+import ocimirror.testing.TinyImage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,7 +51,7 @@ class NettyUpstreamClientTest {
 
     private Path tmp;
     private TestPki pki;
-    private Registry registry;
+    private DockerRegistry registry;
     private Nginx nginx;
     private TinyImage small;
     private TinyImage big;
@@ -64,20 +69,20 @@ class NettyUpstreamClientTest {
         TestPki.Issued localhostOnly = pki.server("blobstore", "DNS:localhost");
         Path htpasswd = tmp.resolve("htpasswd");
         Files.writeString(htpasswd, Programs.run(htpasswdExe.toString(), "-Bbn", "alice", "secret-a"));
-        registry = Registry.start(tmp.resolve("registry"), serverCert,
+        registry = DockerRegistry.start(tmp.resolve("registry"), serverCert,
                 "htpasswd: { realm: upstream-a, path: " + htpasswd + " }\n");
         // skopeo reads the CA for the destination from a directory of *.crt
         Path certDir = tmp.resolve("certs");
         Files.createDirectories(certDir);
-        Files.copy(pki.caCert, certDir.resolve("ca.crt"));
+        Files.copy(pki.caCert(), certDir.resolve("ca.crt"));
         small = TinyImage.write(tmp.resolve("small"), "1.0", 2_000, 1);
         big = TinyImage.write(tmp.resolve("big"), "1", 3 * 1024 * 1024, 2);
         registry.push(small, SMALL_REPO + ":1.0", certDir, "alice:secret-a");
         registry.push(big, BIG_REPO + ":1", certDir, "alice:secret-a");
         nginx = Nginx.start(tmp.resolve("nginx"), registry, serverCert, localhostOnly);
         group = NettyUpstreamClient.newEventLoopGroup(2);
-        registryUrl = "https://127.0.0.1:" + registry.port;
-        frontUrl = "https://127.0.0.1:" + nginx.frontPort;
+        registryUrl = "https://127.0.0.1:" + registry.port();
+        frontUrl = "https://127.0.0.1:" + nginx.frontPort();
     }
 
     @AfterAll
@@ -95,7 +100,7 @@ class NettyUpstreamClientTest {
 
     private NettyUpstreamClient client(String url, boolean trustCa, Optional<RegistryCredentials> creds, int maxRetries,
                                        UpstreamClientOptions options) {
-        UpstreamConfig cfg = UpstreamConfig.builder("a", url).caCert(trustCa ? pki.caCert : null).maxRetries(maxRetries)
+        UpstreamConfig cfg = UpstreamConfig.builder("a", url).caCert(trustCa ? pki.caCert() : null).maxRetries(maxRetries)
                 .build();
         return new NettyUpstreamClient(cfg, creds, group, Clock.systemUTC(), options);
     }
@@ -238,12 +243,12 @@ class NettyUpstreamClientTest {
     @Test
     void certificateMustNameTheHost() throws Exception {
         // The blob host's certificate names only "localhost": trusted CA, wrong name.
-        try (NettyUpstreamClient c = client("https://127.0.0.1:" + nginx.blobsPort)) {
+        try (NettyUpstreamClient c = client("https://127.0.0.1:" + nginx.blobsPort())) {
             UpstreamException e = failure(c.headManifest(SMALL_REPO, Reference.parse("1.0"), OCI));
             assertEquals(Kind.UNREACHABLE, e.kind(), e.getMessage());
             assertTrue(hasCause(e, SSLException.class), "cause: " + e.getCause());
         }
-        try (NettyUpstreamClient c = client("https://localhost:" + nginx.blobsPort)) {
+        try (NettyUpstreamClient c = client("https://localhost:" + nginx.blobsPort())) {
             // same server under its own name: TLS succeeds, then nginx has no such path
             assertEquals(Kind.NOT_FOUND, failure(c.headManifest(SMALL_REPO, Reference.parse("1.0"), OCI)).kind());
         }
@@ -285,11 +290,11 @@ class NettyUpstreamClientTest {
         }
         String blobPath = "/v2/" + SMALL_REPO + "/blobs/" + small.layerDigest();
         List<String> log = nginx.log();
-        List<String> front = log.stream().filter(l -> l.startsWith(nginx.frontPort + " GET " + blobPath + " ")).toList();
+        List<String> front = log.stream().filter(l -> l.startsWith(nginx.frontPort() + " GET " + blobPath + " ")).toList();
         assertEquals(2, front.size(), String.join("\n", log));
         assertTrue(front.get(0).contains(" 401 ") && front.get(0).contains("auth=\"-\""), front.get(0));
         assertTrue(front.get(1).contains(" 307 ") && front.get(1).contains("auth=\"Basic "), front.get(1));
-        List<String> blobs = log.stream().filter(l -> l.startsWith(nginx.blobsPort + " GET /blob/" + small.layerDigest().hex()))
+        List<String> blobs = log.stream().filter(l -> l.startsWith(nginx.blobsPort() + " GET /blob/" + small.layerDigest().hex()))
                 .toList();
         assertEquals(1, blobs.size(), String.join("\n", log));
         assertTrue(blobs.get(0).contains(" 200 ") && blobs.get(0).contains("auth=\"-\""), blobs.get(0));
@@ -304,7 +309,7 @@ class NettyUpstreamClientTest {
             }
         }
         List<String> heads = nginx.log().stream()
-                .filter(l -> l.startsWith(nginx.frontPort + " HEAD /v2/" + SMALL_REPO + "/manifests/1.0 ")).toList();
+                .filter(l -> l.startsWith(nginx.frontPort() + " HEAD /v2/" + SMALL_REPO + "/manifests/1.0 ")).toList();
         // the first is answered 401, then Basic is sent up front: 4 requests, one connection
         assertEquals(4, heads.size(), String.join("\n", heads));
         assertEquals(1, heads.stream().map(l -> l.replaceAll(".* conn=(\\d+) .*", "$1")).distinct().count(),

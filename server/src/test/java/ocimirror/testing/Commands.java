@@ -1,4 +1,4 @@
-package ocimirror.server.testing;
+package ocimirror.testing;
 
 import static org.junit.jupiter.api.Assertions.fail;
 

@@ -1,4 +1,4 @@
-package ocimirror.server.upstream;
+package ocimirror.testing;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -25,24 +25,24 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * rootcertbundle) and whose {@code access} claim grants what was asked: every action to the
  * one valid user, {@code pull} to anonymous callers. Records every hit.
  */
-final class TokenServer implements AutoCloseable {
+public final class TokenServer implements AutoCloseable {
 
     /** One request to the endpoint. */
-    record Hit(String authorization, String service, List<String> scopes) {
+    public record Hit(String authorization, String service, List<String> scopes) {
     }
 
-    final List<Hit> hits = new CopyOnWriteArrayList<>();
-    final String issuer = "ocimirror-test-issuer";
-    final String service = "ocimirror-test-registry";
+    private final List<Hit> hits = new CopyOnWriteArrayList<>();
+    private final String issuer = "ocimirror-test-issuer";
+    private final String service = "ocimirror-test-registry";
     private final HttpServer server;
     private final PrivateKey key;
     private final X509Certificate cert;
     private final String basic;
     private final ObjectMapper json = new ObjectMapper();
-    volatile long expiresIn = 60;
-    volatile boolean accessTokenField;
+    private volatile long expiresIn = 60;
+    private volatile boolean accessTokenField;
 
-    TokenServer(PrivateKey key, X509Certificate cert, String user, String password) throws IOException {
+    public TokenServer(PrivateKey key, X509Certificate cert, String user, String password) throws IOException {
         this.key = key;
         this.cert = cert;
         this.basic = "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
@@ -51,12 +51,35 @@ final class TokenServer implements AutoCloseable {
         server.start();
     }
 
-    String realm() {
+    public String issuer() {
+        return issuer;
+    }
+
+    public String service() {
+        return service;
+    }
+
+    /** Every hit so far, oldest first. */
+    public List<Hit> hits() {
+        return List.copyOf(hits);
+    }
+
+    /** The {@code expires_in} of tokens issued from now on, in seconds. */
+    public void expiresIn(long seconds) {
+        expiresIn = seconds;
+    }
+
+    /** Answer with {@code access_token} (OAuth2 style) instead of {@code token}. */
+    public void accessTokenField(boolean use) {
+        accessTokenField = use;
+    }
+
+    public String realm() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/token";
     }
 
     /** Hits that asked for {@code scope}. */
-    List<Hit> hitsFor(String scope) {
+    public List<Hit> hitsFor(String scope) {
         return hits.stream().filter(h -> h.scopes().contains(scope)).toList();
     }
 

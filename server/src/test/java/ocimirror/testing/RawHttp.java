@@ -1,4 +1,4 @@
-package ocimirror.e2e;
+package ocimirror.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -6,9 +6,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.http.HttpResponse;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ import java.util.Optional;
  * (un-normalised paths, huge headers, a body cut short) and for answers it would not show
  * (a connection closed without a response).
  */
-final class RawHttp {
+public final class RawHttp {
 
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
 
@@ -31,17 +31,17 @@ final class RawHttp {
     }
 
     /** A parsed response; header names are lower case. */
-    record Response(int status, Map<String, List<String>> headers, byte[] body, String statusLine) {
+    public record Response(int status, Map<String, List<String>> headers, byte[] body, String statusLine) {
 
         /** The same view of a response {@link java.net.http.HttpClient} read. */
-        static Response of(HttpResponse<byte[]> r) {
+        public static Response of(HttpResponse<byte[]> r) {
             Map<String, List<String>> headers = new LinkedHashMap<>();
             r.headers().map().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v));
             return new Response(r.statusCode(), headers, r.body() == null ? new byte[0] : r.body(),
                     r.request().method() + " " + r.uri() + " -> " + r.statusCode());
         }
 
-        Optional<String> header(String name) {
+        public Optional<String> header(String name) {
             List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
             return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
         }
@@ -54,7 +54,7 @@ final class RawHttp {
     }
 
     /** A GET with {@code Connection: close} and any extra header lines. */
-    static byte[] get(String hostPort, String rawPath, String... headerLines) {
+    public static byte[] get(String hostPort, String rawPath, String... headerLines) {
         StringBuilder sb = new StringBuilder("GET ").append(rawPath).append(" HTTP/1.1\r\nHost: ").append(hostPort)
                 .append("\r\nConnection: close\r\n");
         for (String h : headerLines) {
@@ -64,7 +64,7 @@ final class RawHttp {
     }
 
     /** Request head for {@code method rawPath} with a body of {@code contentLength} bytes to follow. */
-    static byte[] head(String method, String hostPort, String rawPath, long contentLength, String... headerLines) {
+    public static byte[] head(String method, String hostPort, String rawPath, long contentLength, String... headerLines) {
         StringBuilder sb = new StringBuilder(method).append(' ').append(rawPath).append(" HTTP/1.1\r\nHost: ")
                 .append(hostPort).append("\r\nConnection: close\r\nContent-Length: ").append(contentLength).append("\r\n");
         for (String h : headerLines) {
@@ -73,7 +73,7 @@ final class RawHttp {
         return sb.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    static byte[] concat(byte[] a, byte[] b) {
+    public static byte[] concat(byte[] a, byte[] b) {
         byte[] out = new byte[a.length + b.length];
         System.arraycopy(a, 0, out, 0, a.length);
         System.arraycopy(b, 0, out, a.length, b.length);
@@ -85,7 +85,7 @@ final class RawHttp {
      * the whole request is written, so a failed write is not an error here. Returns empty if
      * the connection closed (or was reset) without a single response byte.
      */
-    static Optional<Response> exchange(String hostPort, byte[] request) throws IOException {
+    public static Optional<Response> exchange(String hostPort, byte[] request) throws IOException {
         try (Socket socket = connect(hostPort)) {
             OutputStream out = socket.getOutputStream();
             try {
@@ -98,7 +98,7 @@ final class RawHttp {
         }
     }
 
-    static Socket connect(String hostPort) throws IOException {
+    public static Socket connect(String hostPort) throws IOException {
         int colon = hostPort.lastIndexOf(':');
         Socket socket = new Socket();
         socket.connect(new InetSocketAddress(hostPort.substring(0, colon),
@@ -108,7 +108,7 @@ final class RawHttp {
     }
 
     /** Reads one response: head, then the body by Content-Length or to EOF. */
-    static Optional<Response> read(InputStream in) throws IOException {
+    public static Optional<Response> read(InputStream in) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         int headEnd = -1;
         byte[] chunk = new byte[8192];

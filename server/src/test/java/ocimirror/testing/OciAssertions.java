@@ -1,4 +1,4 @@
-package ocimirror.e2e;
+package ocimirror.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,13 +9,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
 /** Assertions on registry responses: status, OCI error code and the API version header. */
-final class OciAssertions {
+public final class OciAssertions {
 
-    static final String API_VERSION_HEADER = "Docker-Distribution-API-Version";
+    public static final String API_VERSION_HEADER = "Docker-Distribution-API-Version";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private OciAssertions() {
@@ -25,7 +28,7 @@ final class OciAssertions {
      * The response is an OCI error with one of {@code statuses} and {@code errors[0].code} in
      * {@code codes} (any code if {@code codes} is null: HTTP-level refusals have no spec code).
      */
-    static void assertOciError(RawHttp.Response r, Set<Integer> statuses, Set<String> codes) {
+    public static void assertOciError(RawHttp.Response r, Set<Integer> statuses, Set<String> codes) {
         assertTrue(statuses.contains(r.status()), () -> "expected status in " + statuses + ", got " + r);
         assertApiVersion(r);
         String code = errorCode(r.body()).orElseThrow(() -> new AssertionError("no OCI error body in " + r));
@@ -34,23 +37,39 @@ final class OciAssertions {
                 () -> "response leaks /etc/passwd: " + r);
     }
 
-    static void assertOciError(HttpResponse<byte[]> r, Set<Integer> statuses, Set<String> codes) {
+    public static void assertOciError(HttpResponse<byte[]> r, Set<Integer> statuses, Set<String> codes) {
         assertOciError(RawHttp.Response.of(r), statuses, codes);
     }
 
-    static void assertApiVersion(RawHttp.Response r) {
+    public static void assertApiVersion(RawHttp.Response r) {
         assertEquals(Optional.of("registry/2.0"), r.header(API_VERSION_HEADER),
                 () -> "missing " + API_VERSION_HEADER + ": " + r);
     }
 
-    static void assertApiVersion(HttpResponse<?> r) {
+    public static void assertApiVersion(HttpResponse<?> r) {
         assertEquals(Optional.of("registry/2.0"), r.headers().firstValue(API_VERSION_HEADER),
                 () -> "missing " + API_VERSION_HEADER + " on " + r.request().method() + " " + r.uri()
                         + " -> " + r.statusCode() + " " + r.headers().map());
     }
 
+    /**
+     * The OCI layout skopeo wrote at {@code layout} names exactly {@code topDigest} and holds
+     * each of {@code blobs} with identical bytes.
+     */
+    public static void assertLayoutHolds(Path layout, String topDigest, List<OciLayoutBuilder.Blob> blobs)
+            throws IOException {
+        JsonNode index = JSON.readTree(layout.resolve("index.json").toFile());
+        assertEquals(1, index.path("manifests").size(), () -> "index.json: " + index);
+        assertEquals(topDigest, index.path("manifests").path(0).path("digest").asText(), "copied-out digest");
+        for (OciLayoutBuilder.Blob blob : blobs) {
+            Path copy = layout.resolve("blobs/sha256").resolve(blob.digest().substring("sha256:".length()));
+            assertTrue(Files.exists(copy), () -> "missing " + blob.digest() + " (" + blob.mediaType() + ")");
+            assertEquals(-1L, Files.mismatch(blob.file(), copy), () -> "bytes differ for " + blob.digest());
+        }
+    }
+
     /** {@code errors[0].code} of an OCI error body, if it is one. */
-    static Optional<String> errorCode(byte[] body) {
+    public static Optional<String> errorCode(byte[] body) {
         try {
             JsonNode code = JSON.readTree(body).path("errors").path(0).path("code");
             return code.isTextual() ? Optional.of(code.asText()) : Optional.empty();

@@ -1,7 +1,9 @@
-package ocimirror.e2e;
+package ocimirror.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,12 +15,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Runs the real programs of the end-to-end tests: one-shot commands with a deadline
+ * Runs the real programs tests drive: one-shot commands with a deadline
  * ({@link #run}) and long-lived daemons ({@link #start}) that are stopped by their PID.
  * Output always goes to files, never to pipes, so a chatty program cannot block on a full
  * pipe, and the files are there to read when a test fails.
  */
-final class Processes {
+public final class Processes {
 
     /** Grace period between SIGTERM and SIGKILL. */
     private static final Duration STOP_GRACE = Duration.ofSeconds(5);
@@ -27,7 +29,7 @@ final class Processes {
     private final AtomicInteger sequence = new AtomicInteger();
 
     /** @param logDir where each command's stdout and stderr files go */
-    Processes(Path logDir) {
+    public Processes(Path logDir) {
         this.logDir = logDir;
         try {
             Files.createDirectories(logDir);
@@ -37,9 +39,9 @@ final class Processes {
     }
 
     /** What a finished command left behind. */
-    record Result(List<String> command, int exitCode, Path stdoutFile, String stderr) {
+    public record Result(List<String> command, int exitCode, Path stdoutFile, String stderr) {
 
-        byte[] stdoutBytes() {
+        public byte[] stdoutBytes() {
             try {
                 return Files.readAllBytes(stdoutFile);
             } catch (IOException e) {
@@ -47,12 +49,12 @@ final class Processes {
             }
         }
 
-        String stdout() {
+        public String stdout() {
             return new String(stdoutBytes(), StandardCharsets.UTF_8);
         }
 
         /** Throws with the command and its stderr unless the exit code was 0. */
-        Result requireSuccess() {
+        public Result requireSuccess() {
             if (exitCode != 0) {
                 throw new AssertionError("command failed with exit code " + exitCode + ": "
                         + String.join(" ", command) + "\nstderr:\n" + tail(stderr) + "\nstdout:\n" + tail(stdout()));
@@ -66,7 +68,7 @@ final class Processes {
      *
      * @param env extra environment variables (added to a copy of this JVM's environment)
      */
-    Result run(List<String> command, Map<String, String> env, Duration timeout) {
+    public Result run(List<String> command, Map<String, String> env, Duration timeout) {
         int n = sequence.incrementAndGet();
         String stem = String.format("%03d-%s", n, Path.of(command.get(0)).getFileName());
         Path out = logDir.resolve(stem + ".out");
@@ -100,7 +102,7 @@ final class Processes {
      * Starts a daemon whose stdout and stderr both go to {@code name.log}. The caller owns the
      * returned handle and must close it (try-with-resources or {@code @AfterAll}).
      */
-    Daemon start(String name, List<String> command, Map<String, String> env) {
+    public Daemon start(String name, List<String> command, Map<String, String> env) {
         Path log = logDir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
@@ -115,7 +117,7 @@ final class Processes {
     }
 
     /** A long-lived program started by this test run; {@link #close()} stops it by PID. */
-    static final class Daemon implements AutoCloseable {
+    public static final class Daemon implements AutoCloseable {
         private final String name;
         private final Process process;
         private final Path log;
@@ -130,11 +132,11 @@ final class Processes {
             Runtime.getRuntime().addShutdownHook(shutdownHook);
         }
 
-        long pid() {
+        public long pid() {
             return process.pid();
         }
 
-        Path log() {
+        public Path log() {
             return log;
         }
 
@@ -143,7 +145,7 @@ final class Processes {
          * program exits first or {@code deadline} passes. Exceptions from the probe count as
          * "not yet".
          */
-        void awaitReady(Duration deadline, Callable<Boolean> ready) {
+        public void awaitReady(Duration deadline, Callable<Boolean> ready) {
             long end = System.nanoTime() + deadline.toNanos();
             Exception last = null;
             while (System.nanoTime() < end) {
@@ -165,6 +167,25 @@ final class Processes {
                     + "); log:\n" + tail(read(log)));
         }
 
+        /** Waits until 127.0.0.1:{@code port} accepts TCP connections. */
+        public void awaitPort(int port, Duration deadline) {
+            awaitReady(deadline, () -> {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                    return true;
+                }
+            });
+        }
+
+        public boolean isAlive() {
+            return process.isAlive();
+        }
+
+        /** Everything the daemon wrote so far. */
+        public String logText() {
+            return read(log);
+        }
+
         @Override
         public void close() {
             stop(process);
@@ -177,7 +198,7 @@ final class Processes {
     }
 
     /** SIGTERM to the process (and any children it spawned), then SIGKILL after a grace period. */
-    static void stop(Process p) {
+    public static void stop(Process p) {
         List<ProcessHandle> children = p.descendants().toList();
         p.destroy();
         try {
@@ -194,7 +215,7 @@ final class Processes {
         }
     }
 
-    static String read(Path file) {
+    public static String read(Path file) {
         try {
             return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
         } catch (IOException e) {
@@ -202,7 +223,7 @@ final class Processes {
         }
     }
 
-    static String tail(String s) {
+    public static String tail(String s) {
         return s.length() <= 4000 ? s : "..." + s.substring(s.length() - 4000);
     }
 

@@ -1,4 +1,4 @@
-package ocimirror.server.upstream;
+package ocimirror.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,10 +12,10 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 
 /** A throw-away CA and certificates made with the openssl CLI, as an operator would. */
-final class TestPki {
+public final class TestPki {
 
-    final Path dir;
-    final Path caCert;
+    private final Path dir;
+    private final Path caCert;
     private final Path caKey;
 
     private TestPki(Path dir) {
@@ -24,7 +24,7 @@ final class TestPki {
         this.caKey = dir.resolve("ca.key");
     }
 
-    static TestPki create(Path dir) throws IOException, InterruptedException {
+    public static TestPki create(Path dir) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         TestPki pki = new TestPki(dir);
         Programs.run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -35,27 +35,49 @@ final class TestPki {
         return pki;
     }
 
+    public Path dir() {
+        return dir;
+    }
+
+    /** The CA certificate (PEM). */
+    public Path caCert() {
+        return caCert;
+    }
+
+    /**
+     * A directory holding only {@code ca.crt}, the CA: what skopeo's {@code --*-cert-dir} and
+     * a containerd {@code certs.d/<host>/} directory expect.
+     */
+    public Path certDir() throws IOException {
+        Path d = Files.createDirectories(dir.resolve("cert-dir"));
+        Path ca = d.resolve("ca.crt");
+        if (!Files.exists(ca)) {
+            Files.copy(caCert, ca);
+        }
+        return d;
+    }
+
     /** A key pair and a CA-signed certificate: {@code name.key} (PKCS#8 PEM) and {@code name.crt}. */
-    record Issued(Path cert, Path key) {
-        X509Certificate certificate() throws Exception {
+    public record Issued(Path cert, Path key) {
+        public X509Certificate certificate() throws Exception {
             try (InputStream in = Files.newInputStream(cert)) {
                 return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
             }
         }
 
-        PrivateKey privateKey() throws Exception {
+        public PrivateKey privateKey() throws Exception {
             String pem = Files.readString(key).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
             return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
         }
     }
 
     /** A TLS server certificate for {@code san}, e.g. {@code IP:127.0.0.1,DNS:localhost}. */
-    Issued server(String name, String san) throws IOException, InterruptedException {
+    public Issued server(String name, String san) throws IOException, InterruptedException {
         return issue(name, "subjectAltName=" + san + "\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
     }
 
     /** A certificate for signing JWTs (the registry's rootcertbundle holds the CA). */
-    Issued signer(String name) throws IOException, InterruptedException {
+    public Issued signer(String name) throws IOException, InterruptedException {
         return issue(name, "keyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n");
     }
 

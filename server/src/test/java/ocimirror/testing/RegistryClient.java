@@ -1,4 +1,4 @@
-package ocimirror.e2e;
+package ocimirror.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -15,24 +15,34 @@ import java.time.Duration;
  * control of requests: pushing a blob or manifest, reading one back, and checking error
  * responses. Redirects are never followed, so a registry's answer is seen as sent.
  */
-final class RegistryClient {
-
-
-    private final RegistryUnderTest registry;
+public final class RegistryClient {
+    private final String base;
     private final HttpClient http = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER)
             .build();
 
-    RegistryClient(RegistryUnderTest registry) {
-        this.registry = registry;
+    /** A client of the plain-HTTP registry at {@code hostPort} ({@code 127.0.0.1:PORT}). */
+    public RegistryClient(String hostPort) {
+        this(URI.create("http://" + hostPort));
     }
 
-    HttpRequest.Builder request(String pathAndQuery) {
-        return HttpRequest.newBuilder(registry.uri(pathAndQuery)).timeout(Duration.ofSeconds(60));
+    /** A client of the registry at {@code base} ({@code http://127.0.0.1:PORT}, no path). */
+    public RegistryClient(URI base) {
+        String s = base.toString();
+        this.base = s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
     }
 
-    HttpResponse<byte[]> send(HttpRequest request) {
+    /** {@code pathAndQuery} (starting with /) appended as is, not normalised, to the registry's address. */
+    public URI uri(String pathAndQuery) {
+        return URI.create(base + pathAndQuery);
+    }
+
+    public HttpRequest.Builder request(String pathAndQuery) {
+        return HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(60));
+    }
+
+    public HttpResponse<byte[]> send(HttpRequest request) {
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
@@ -43,7 +53,7 @@ final class RegistryClient {
         }
     }
 
-    HttpResponse<InputStream> sendStreaming(HttpRequest request) {
+    public HttpResponse<InputStream> sendStreaming(HttpRequest request) {
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
@@ -54,12 +64,12 @@ final class RegistryClient {
         }
     }
 
-    HttpResponse<byte[]> get(String pathAndQuery) {
+    public HttpResponse<byte[]> get(String pathAndQuery) {
         return send(request(pathAndQuery).GET().build());
     }
 
     /** {@code POST /v2/<repo>/blobs/uploads/}: returns the upload's absolute Location. */
-    URI startUpload(String repo) {
+    public URI startUpload(String repo) {
         HttpResponse<byte[]> r = send(request("/v2/" + repo + "/blobs/uploads/")
                 .POST(HttpRequest.BodyPublishers.noBody()).build());
         assertEquals(202, r.statusCode(), () -> "POST upload: " + describe(r));
@@ -67,20 +77,20 @@ final class RegistryClient {
     }
 
     /** The Location header resolved against the registry (it may be relative). */
-    URI location(HttpResponse<?> r) {
+    public URI location(HttpResponse<?> r) {
         String loc = r.headers().firstValue("Location")
                 .orElseThrow(() -> new AssertionError("no Location header in " + r));
-        return registry.uri("/").resolve(loc);
+        return uri("/").resolve(loc);
     }
 
     /** {@code url} with {@code digest=...} added to its query. */
-    static URI withDigest(URI url, String digest) {
+    public static URI withDigest(URI url, String digest) {
         String s = url.toString();
         return URI.create(s + (s.contains("?") ? "&" : "?") + "digest=" + digest);
     }
 
     /** Monolithic push (POST, then PUT with the whole body); asserts 201. */
-    void pushBlob(String repo, byte[] bytes, String digest) {
+    public void pushBlob(String repo, byte[] bytes, String digest) {
         URI upload = startUpload(repo);
         HttpResponse<byte[]> r = send(HttpRequest.newBuilder(withDigest(upload, digest))
                 .timeout(Duration.ofSeconds(60))
@@ -89,7 +99,7 @@ final class RegistryClient {
         assertEquals(201, r.statusCode(), () -> "PUT blob " + digest + ": " + describe(r));
     }
 
-    void pushBlob(String repo, OciLayoutBuilder.Blob blob) throws IOException {
+    public void pushBlob(String repo, OciLayoutBuilder.Blob blob) throws IOException {
         URI upload = startUpload(repo);
         HttpResponse<byte[]> r = send(HttpRequest.newBuilder(withDigest(upload, blob.digest()))
                 .timeout(Duration.ofSeconds(120))
@@ -99,7 +109,7 @@ final class RegistryClient {
     }
 
     /** Pushes every blob of {@code image}, then its manifest under {@code tag}. */
-    void pushImage(String repo, String tag, OciLayoutBuilder.Image image) throws IOException {
+    public void pushImage(String repo, String tag, OciLayoutBuilder.Image image) throws IOException {
         for (OciLayoutBuilder.Layer layer : image.layers()) {
             pushBlob(repo, layer.blob());
         }
@@ -109,7 +119,7 @@ final class RegistryClient {
     }
 
     /** Pushes every image of {@code index} by digest, then the index under {@code tag}. */
-    void pushIndex(String repo, String tag, OciLayoutBuilder.ImageIndex index) throws IOException {
+    public void pushIndex(String repo, String tag, OciLayoutBuilder.ImageIndex index) throws IOException {
         for (OciLayoutBuilder.Image image : index.byPlatform().values()) {
             pushImage(repo, image.manifest().digest(), image);
         }
@@ -117,13 +127,13 @@ final class RegistryClient {
         assertEquals(201, r.statusCode(), () -> "PUT index: " + describe(r));
     }
 
-    HttpResponse<byte[]> putManifest(String repo, String ref, String mediaType, byte[] bytes) {
+    public HttpResponse<byte[]> putManifest(String repo, String ref, String mediaType, byte[] bytes) {
         return send(request("/v2/" + repo + "/manifests/" + ref)
                 .header("Content-Type", mediaType)
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build());
     }
 
-    static String describe(HttpResponse<byte[]> r) {
+    public static String describe(HttpResponse<byte[]> r) {
         String body = r.body() == null ? "" : OciLayoutBuilder.utf8(r.body());
         if (body.length() > 500) {
             body = body.substring(0, 500) + "...";

@@ -1,4 +1,4 @@
-package ocimirror.server.upstream;
+package ocimirror.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,11 +16,11 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * A one-layer image written as an OCI image layout, for skopeo to push: a gzip'd tar layer,
  * its config (diff_ids = sha256 of the uncompressed tar) and an OCI manifest.
  */
-record TinyImage(Path layout, String tag, byte[] layer, Digest layerDigest, byte[] config, Digest configDigest,
+public record TinyImage(Path layout, String tag, byte[] layer, Digest layerDigest, byte[] config, Digest configDigest,
                  byte[] manifest, Digest manifestDigest) {
 
     /** {@code fileBytes} random (incompressible) bytes in one file, from {@code seed}. */
-    static TinyImage write(Path layout, String tag, int fileBytes, long seed) throws IOException {
+    public static TinyImage write(Path layout, String tag, int fileBytes, long seed) throws IOException {
         byte[] content = new byte[fileBytes];
         new Random(seed).nextBytes(content);
         byte[] tar = tar("data.bin", content);
@@ -49,7 +49,7 @@ record TinyImage(Path layout, String tag, byte[] layer, Digest layerDigest, byte
     }
 
     /** skopeo's source name for this layout. */
-    String source() {
+    public String source() {
         return "oci:" + layout + ":" + tag;
     }
 

@@ -1,10 +1,11 @@
-package ocimirror.server.upstream;
+package ocimirror.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Debian's nginx on 127.0.0.1 with its own prefix, in the foreground, as two hosts:
@@ -13,22 +14,22 @@ import java.util.List;
  * that name only) which serves the registry's blob files like an object store would, and
  * has a few locations that misbehave on purpose. Both log the Authorization header.
  */
-final class Nginx implements AutoCloseable {
+public final class Nginx implements AutoCloseable {
 
-    final int frontPort;
-    final int blobsPort;
-    final Path accessLog;
-    private final Programs.Daemon daemon;
+    private final int frontPort;
+    private final int blobsPort;
+    private final Path accessLog;
+    private final Processes.Daemon daemon;
 
-    private Nginx(int frontPort, int blobsPort, Path accessLog, Programs.Daemon daemon) {
+    private Nginx(int frontPort, int blobsPort, Path accessLog, Processes.Daemon daemon) {
         this.frontPort = frontPort;
         this.blobsPort = blobsPort;
         this.accessLog = accessLog;
         this.daemon = daemon;
     }
 
-    static Nginx start(Path prefix, Registry registry, TestPki.Issued frontCert, TestPki.Issued blobsCert)
-            throws IOException, InterruptedException {
+    public static Nginx start(Path prefix, DockerRegistry registry, TestPki.Issued frontCert, TestPki.Issued blobsCert)
+            throws IOException {
         Path exe = Programs.require("nginx", "nginx-light");
         int front = Programs.freePort();
         int blobs = Programs.freePort();
@@ -92,12 +93,13 @@ final class Nginx implements AutoCloseable {
                 .replace("BLOBS_KEY", blobsCert.key().toString())
                 .replace("FRONT", Integer.toString(front))
                 .replace("BLOBS", Integer.toString(blobs))
-                .replace("REGISTRY", Integer.toString(registry.port))
-                .replace("ROOT", registry.root.toString());
+                .replace("REGISTRY", Integer.toString(registry.port()))
+                .replace("ROOT", registry.root().toString());
         Path confFile = prefix.resolve("nginx.conf");
         Files.writeString(confFile, conf);
-        Programs.Daemon d = new Programs.Daemon("nginx", prefix.resolve("stdout.log"), List.of(exe.toString(),
-                "-p", prefix.toString(), "-e", prefix.resolve("error.log").toString(), "-c", confFile.toString()));
+        Processes.Daemon d = new Processes(prefix).start("nginx", List.of(exe.toString(),
+                "-p", prefix.toString(), "-e", prefix.resolve("error.log").toString(), "-c", confFile.toString()),
+                Map.of());
         try {
             d.awaitPort(front, Duration.ofSeconds(10));
             d.awaitPort(blobs, Duration.ofSeconds(10));
@@ -108,13 +110,21 @@ final class Nginx implements AutoCloseable {
         return new Nginx(front, blobs, accessLog, d);
     }
 
+    public int frontPort() {
+        return frontPort;
+    }
+
+    public int blobsPort() {
+        return blobsPort;
+    }
+
     /** Access-log lines so far (nginx writes each line when the request ends). */
-    List<String> log() throws IOException {
+    public List<String> log() throws IOException {
         return Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         daemon.close();
     }
 }

@@ -1,4 +1,4 @@
-package ocimirror.server.upstream;
+package ocimirror.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,21 +6,16 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves forward instead of sleeping. */
-final class MutableClock extends Clock {
+/** A clock tests move by hand instead of sleeping. */
+public final class MutableClock extends Clock {
     private volatile Instant now;
 
-    MutableClock(Instant start) {
+    public MutableClock(Instant start) {
         this.now = start;
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-        return now;
     }
 
     @Override
@@ -31,5 +26,10 @@ final class MutableClock extends Clock {
     @Override
     public Clock withZone(ZoneId zone) {
         return this;
+    }
+
+    @Override
+    public Instant instant() {
+        return now;
     }
 }

@@ -1,4 +1,4 @@
-package ocimirror.server.testing;
+package ocimirror.testing;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;

@@ -1,4 +1,4 @@
-package ocimirror.e2e;
+package ocimirror.testing;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,7 +18,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.zip.Deflater;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -33,12 +33,12 @@ import org.apache.commons.compress.compressors.gzip.GzipParameters;
  * the JDK alone, independently of the server's own {@code Digest} code, so that the tests
  * compare the server against an outside oracle.
  */
-final class OciLayoutBuilder {
+public final class OciLayoutBuilder {
 
-    static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-    static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-    static final String OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
-    static final String OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+    public static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+    public static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+    public static final String OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+    public static final String OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
     private static final String REF_NAME = "org.opencontainers.image.ref.name";
     // A fixed time keeps tar headers, and with them every digest, the same on each run.
     private static final long EPOCH_MILLIS = 1_700_000_000_000L;
@@ -49,8 +49,8 @@ final class OciLayoutBuilder {
     private final List<Map<String, Object>> refs = new ArrayList<>();
 
     /** A content-addressed file in the layout. */
-    record Blob(String digest, String mediaType, long size, Path file) {
-        byte[] bytes() {
+    public record Blob(String digest, String mediaType, long size, Path file) {
+        public byte[] bytes() {
             try {
                 return Files.readAllBytes(file);
             } catch (IOException e) {
@@ -58,7 +58,7 @@ final class OciLayoutBuilder {
             }
         }
 
-        Map<String, Object> descriptor() {
+        public Map<String, Object> descriptor() {
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("mediaType", mediaType);
             d.put("digest", digest);
@@ -68,27 +68,54 @@ final class OciLayoutBuilder {
     }
 
     /** A layer and the digest of its uncompressed tar (the config's diff_id). */
-    record Layer(Blob blob, String diffId, long payloadBytes) {
+    public record Layer(Blob blob, String diffId, long payloadBytes) {
     }
 
     /** One platform's image: manifest, config and layers. */
-    record Image(String os, String architecture, Blob manifest, Blob config, List<Layer> layers) {
-        String platform() {
+    public record Image(String os, String architecture, Blob manifest, Blob config, List<Layer> layers) {
+        public String platform() {
             return os + "/" + architecture;
+        }
+
+        /** Manifest, config and layers, in that order. */
+        public List<Blob> blobs() {
+            List<Blob> blobs = new ArrayList<>(List.of(manifest, config));
+            layers.stream().map(Layer::blob).forEach(blobs::add);
+            return blobs;
+        }
+
+        /**
+         * The OCI chain ID: the first layer's diff_id, then sha256("parent child") for each next
+         * one. containerd prints it after unpacking ({@code --print-chainid}), computed from the
+         * tars it unpacked, so a match proves every layer arrived intact.
+         */
+        public String chainId() {
+            String chain = null;
+            for (Layer layer : layers) {
+                chain = chain == null ? layer.diffId()
+                        : sha256Digest((chain + " " + layer.diffId()).getBytes(StandardCharsets.US_ASCII));
+            }
+            return chain;
         }
     }
 
     /** A multi-platform image index and the images it lists, by {@code os/arch}. */
-    record ImageIndex(Blob index, Map<String, Image> byPlatform) {
+    public record ImageIndex(Blob index, Map<String, Image> byPlatform) {
+        /** The index, then every image's blobs. */
+        public List<Blob> blobs() {
+            List<Blob> blobs = new ArrayList<>(List.of(index));
+            byPlatform.values().forEach(i -> blobs.addAll(i.blobs()));
+            return blobs;
+        }
     }
 
     /** The standard fixture: {@code single} (1 KiB, 5 MiB, 40 MiB layers) and {@code multi}. */
-    record Fixture(Path dir, Image single, ImageIndex multi) {
-        static final String SINGLE_REF = "single";
-        static final String MULTI_REF = "multi";
+    public record Fixture(Path dir, Image single, ImageIndex multi) {
+        public static final String SINGLE_REF = "single";
+        public static final String MULTI_REF = "multi";
     }
 
-    OciLayoutBuilder(Path dir, long seed) {
+    public OciLayoutBuilder(Path dir, long seed) {
         this.dir = dir;
         this.seed = seed;
     }
@@ -98,8 +125,13 @@ final class OciLayoutBuilder {
      * layers of about 1 KiB, 5 MiB and 40 MiB, and a linux/amd64 + linux/arm64 index with
      * small layers.
      */
-    static Fixture standard(Path dir) throws IOException {
-        OciLayoutBuilder b = new OciLayoutBuilder(dir, 20240501L);
+    public static Fixture standard(Path dir) throws IOException {
+        return standard(dir, 20240501L);
+    }
+
+    /** {@link #standard(Path)} with other random bytes: every digest differs for another seed. */
+    public static Fixture standard(Path dir, long seed) throws IOException {
+        OciLayoutBuilder b = new OciLayoutBuilder(dir, seed);
         Image single = b.image("linux", "amd64", List.of(
                 b.randomLayer("small.bin", 1024),
                 b.randomLayer("medium.bin", 5 * 1024 * 1024),
@@ -114,14 +146,14 @@ final class OciLayoutBuilder {
     }
 
     /** A gzip'd tar holding one file {@code payload/NAME} of {@code size} seeded random bytes. */
-    Layer randomLayer(String name, int size) throws IOException {
+    public Layer randomLayer(String name, int size) throws IOException {
         Path tmp = Files.createDirectories(dir.resolve("blobs/sha256")).resolve(".tmp-" + name);
         MessageDigest compressed = sha256();
         MessageDigest uncompressed = sha256();
         GzipParameters gz = new GzipParameters();
-        gz.setCompressionLevel(Deflater.BEST_SPEED); // random bytes do not shrink; save the CPU
+        gz.setCompressionLevel(Deflater.NO_COMPRESSION); // random bytes do not shrink: stored blocks save the CPU
         gz.setModificationTime(0);
-        Random random = new Random(seed ^ name.hashCode());
+        SplittableRandom random = new SplittableRandom(seed ^ name.hashCode());
         try (OutputStream file = Files.newOutputStream(tmp);
              TarArchiveOutputStream tar = new TarArchiveOutputStream(new DigestOutputStream(
                      new GzipCompressorOutputStream(new DigestOutputStream(file, compressed), gz), uncompressed))) {
@@ -136,7 +168,7 @@ final class OciLayoutBuilder {
             tar.putArchiveEntry(entry);
             byte[] chunk = new byte[64 * 1024];
             for (int left = size; left > 0; left -= chunk.length) {
-                random.nextBytes(chunk);
+                fill(random, chunk);
                 tar.write(chunk, 0, Math.min(left, chunk.length));
             }
             tar.closeArchiveEntry();
@@ -146,7 +178,7 @@ final class OciLayoutBuilder {
     }
 
     /** Writes the config and manifest of a one-platform image over {@code layers}. */
-    Image image(String os, String architecture, List<Layer> layers) throws IOException {
+    public Image image(String os, String architecture, List<Layer> layers) throws IOException {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("created", "2023-11-14T22:13:20Z");
         config.put("architecture", architecture);
@@ -167,7 +199,7 @@ final class OciLayoutBuilder {
     }
 
     /** Writes an image index listing {@code images} with their platforms. */
-    ImageIndex index(List<Image> images) throws IOException {
+    public ImageIndex index(List<Image> images) throws IOException {
         List<Map<String, Object>> manifests = new ArrayList<>();
         Map<String, Image> byPlatform = new LinkedHashMap<>();
         for (Image image : images) {
@@ -187,14 +219,14 @@ final class OciLayoutBuilder {
     }
 
     /** Names {@code target} {@code ref} in the layout's index.json (skopeo's {@code oci:DIR:ref}). */
-    void tag(String ref, Blob target) {
+    public void tag(String ref, Blob target) {
         Map<String, Object> d = target.descriptor();
         d.put("annotations", Map.of(REF_NAME, ref));
         refs.add(d);
     }
 
     /** Writes {@code oci-layout} and {@code index.json}. */
-    void finish() throws IOException {
+    public void finish() throws IOException {
         Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
         Map<String, Object> index = new LinkedHashMap<>();
         index.put("schemaVersion", 2);
@@ -220,13 +252,23 @@ final class OciLayoutBuilder {
         return new Blob("sha256:" + hex, mediaType, Files.size(target), target);
     }
 
+    /** Seeded random bytes, several times faster than {@code Random.nextBytes}. */
+    private static void fill(SplittableRandom random, byte[] chunk) {
+        for (int i = 0; i < chunk.length; i += 8) {
+            long v = random.nextLong();
+            for (int j = i; j < Math.min(i + 8, chunk.length); j++, v >>>= 8) {
+                chunk[j] = (byte) v;
+            }
+        }
+    }
+
     // --- digests computed with the JDK only ---
 
-    static String sha256Digest(byte[] bytes) {
+    public static String sha256Digest(byte[] bytes) {
         return "sha256:" + sha256Hex(bytes);
     }
 
-    static String sha256Digest(InputStream in) throws IOException {
+    public static String sha256Digest(InputStream in) throws IOException {
         MessageDigest md = sha256();
         byte[] buf = new byte[64 * 1024];
         for (int n; (n = in.read(buf)) > 0; ) {
@@ -235,11 +277,11 @@ final class OciLayoutBuilder {
         return "sha256:" + hex(md);
     }
 
-    static String sha256Hex(byte[] bytes) {
+    public static String sha256Hex(byte[] bytes) {
         return HexFormat.of().formatHex(sha256().digest(bytes));
     }
 
-    static String utf8(byte[] bytes) {
+    public static String utf8(byte[] bytes) {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 

@@ -1,0 +1,18 @@
+package ocimirror.server.pullthrough;
+
+import ocimirror.storage.blob.BlobInfo;
+
+/** Where the bytes of a requested blob come from. */
+public sealed interface BlobSource {
+
+    /** A committed, verified blob: serve the file as it is. */
+    record Stored(BlobInfo blob) implements BlobSource {
+    }
+
+    /**
+     * A download in progress whose length is known: stream from its growing file, holding back
+     * the last byte until it commits, and cut the connection if it fails.
+     */
+    record Downloading(BlobFetch fetch) implements BlobSource {
+    }
+}

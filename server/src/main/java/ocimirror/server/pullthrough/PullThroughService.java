@@ -1,0 +1,243 @@
+package ocimirror.server.pullthrough;
+
+import static java.util.Objects.requireNonNull;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import ocimirror.server.registry.RegistryService.ManifestContent;
+import ocimirror.server.route.RepoTarget;
+import ocimirror.server.upstream.UpstreamClient;
+import ocimirror.server.upstream.UpstreamClients;
+import ocimirror.storage.blob.BlobInfo;
+import ocimirror.storage.blob.BlobStore;
+import ocimirror.storage.meta.BlobRecord;
+import ocimirror.storage.meta.MetadataStore;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.Reference;
+import ocimirror.storage.oci.RepoName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads of proxied repositories: answered from the local store when it can, else from the
+ * upstream, whose content is verified, stored and served byte for byte as it came (same bytes,
+ * same {@code Docker-Content-Digest}: never converted).
+ *
+ * <h2>Manifests</h2>
+ * <ul>
+ *   <li>By digest: immutable. Served from {@code target.repo()} once stored, never revalidated.
+ *       Otherwise fetched; the body must hash to the requested digest and to the upstream's
+ *       {@code Docker-Content-Digest}, else nothing is stored and the client gets 503.
+ *   <li>By tag: a cached resolution younger than the upstream's {@code tagTtl} is served without
+ *       asking the upstream. An older one is revalidated with a {@code HEAD}: the same digest
+ *       renews it; another digest (or none) is fetched with a {@code GET}. When the upstream is
+ *       out (unreachable, 5xx, 429, timeout) the cached copy is served anyway and counted in
+ *       {@link PullThroughStats#staleServed()}.
+ *   <li>Accept: the client's {@code Accept} is forwarded as it is, and the cache is keyed so that
+ *       a client gets what the upstream would give it. Tag records in the metadata store hold the
+ *       answer to <em>full</em> clients (those accepting all four manifest and index types, see
+ *       {@link AcceptedTypes}): the tag's true object, which any client accepting its media type
+ *       gets too. A client that does not accept it (say, no index types when the tag is an index)
+ *       is never given it: its request goes upstream with its own Accept, the manifest it gets is
+ *       stored by digest, and the resolution is kept in memory per Accept class, never
+ *       overwriting the tag record with a narrower answer.
+ *   <li>Upstream 404s are remembered for {@code negativeCacheTtl}; failures are not.
+ *   <li>Concurrent requests for one (repository, reference, Accept class) share one upstream
+ *       round (HEAD and/or GET): followers get the leader's outcome.
+ * </ul>
+ *
+ * <h2>Blobs</h2>
+ * A blob stored locally (under any repository: content-addressed) is linked into
+ * {@code target.repo()} and served. Otherwise one download per digest ({@link InflightFetches})
+ * streams into its ingest file; the request gets a {@link BlobSource.Downloading} once the
+ * upstream's body begins (its length is needed for the response headers; if the upstream
+ * declares none, the request waits for the commit instead). A client {@code HEAD} of an uncached
+ * blob starts the download too: a GET follows it in practice.
+ *
+ * <p>Thread-safe, non-blocking: futures complete on upstream or storage threads. Lookups on the
+ * calling thread are point reads (cheap enough for an event loop); all writes go to the storage
+ * executor.
+ */
+public final class PullThroughService implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PullThroughService.class);
+    private static final int PREFETCH_QUEUE = 1024;
+    private static final int NEGATIVE_ENTRIES = 100_000;
+
+    private final BlobStore blobs;
+    private final MetadataStore metadata;
+    private final UpstreamClients clients;
+    private final Executor storage;
+    private final Clock clock;
+    private final Settings settings;
+    private final Counters counters = new Counters();
+    private final InflightFetches fetches;
+    private final ManifestPuller manifests;
+    private final Prefetcher prefetcher;
+    private final Cache<String, Boolean> blobNotFound;
+
+    /**
+     * @param prefetchLayers      fetch an image manifest's config and layers in the background
+     * @param negativeCacheTtl    how long an upstream 404 is remembered
+     * @param prefetchParallelism background downloads at a time
+     */
+    public record Settings(boolean prefetchLayers, Duration negativeCacheTtl, int prefetchParallelism) {
+        public Settings {
+            requireNonNull(negativeCacheTtl, "negativeCacheTtl");
+            if (negativeCacheTtl.isNegative() || prefetchParallelism <= 0) {
+                throw new IllegalArgumentException("need negativeCacheTtl >= 0 and prefetchParallelism > 0");
+            }
+        }
+
+        public static Settings defaults() {
+            return new Settings(true, Duration.ofSeconds(30), 4);
+        }
+    }
+
+    /**
+     * @param clients one client per configured upstream, by name (a target's upstream must have one)
+     * @param storage the bounded executor for writes, hashing and fsync
+     */
+    public PullThroughService(BlobStore blobs, MetadataStore metadata, UpstreamClients clients, Executor storage,
+                              Clock clock, Settings settings) {
+        this.blobs = requireNonNull(blobs, "blobs");
+        this.metadata = requireNonNull(metadata, "metadata");
+        this.clients = requireNonNull(clients, "clients");
+        this.storage = requireNonNull(storage, "storage");
+        this.clock = requireNonNull(clock, "clock");
+        this.settings = requireNonNull(settings, "settings");
+        this.fetches = new InflightFetches(blobs, storage, this::recordBlob);
+        this.prefetcher = new Prefetcher(settings.prefetchParallelism(), PREFETCH_QUEUE, storage, this::prefetchOne);
+        this.manifests = new ManifestPuller(blobs, metadata, storage, clock, settings.negativeCacheTtl(), counters,
+                this::client, this::fetched);
+        this.blobNotFound = Caffeine.newBuilder().maximumSize(NEGATIVE_ENTRIES)
+                .ticker(() -> {
+                    Instant now = clock.instant();
+                    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+                })
+                .expireAfterWrite(settings.negativeCacheTtl()).build();
+    }
+
+    /**
+     * The manifest {@code ref} names in the proxied repository, for a client that sent
+     * {@code accept}. Fails with an {@link ocimirror.storage.oci.OciException}: MANIFEST_UNKNOWN
+     * (404), DENIED, TOOMANYREQUESTS or UNAVAILABLE as {@link UpstreamFailures} describes.
+     */
+    public CompletableFuture<ManifestContent> manifest(RepoTarget.Proxied target, Reference ref, AcceptedTypes accept) {
+        try {
+            return manifests.get(requireNonNull(target, "target"), requireNonNull(ref, "ref"),
+                    requireNonNull(accept, "accept"));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * Where to read blob {@code digest} of the proxied repository from. Fails like
+     * {@link #manifest}, with BLOB_UNKNOWN for a 404.
+     */
+    public CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest) {
+        try {
+            Optional<BlobInfo> local = blobs.stat(digest);
+            if (local.isPresent()) {
+                link(target.repo(), digest);
+                return CompletableFuture.completedFuture(new BlobSource.Stored(local.get()));
+            }
+            String key = target.repo() + "@" + digest;
+            if (blobNotFound.getIfPresent(key) != null) {
+                counters.negativeHits.increment();
+                return CompletableFuture.failedFuture(OciError.BLOB_UNKNOWN.exception(describe(target, digest)
+                        + " not found at upstream '" + target.upstream().name() + "' (cached answer)"));
+            }
+            BlobFetch fetch = fetches.join(digest, client(target), target.upstreamRepo());
+            if (fetch == null) { // committed just now
+                return blob(target, digest);
+            }
+            fetch.committed().thenRun(() -> link(target.repo(), digest));
+            return fetch.started().thenCompose(length -> length >= 0
+                            ? CompletableFuture.<BlobSource>completedFuture(new BlobSource.Downloading(fetch))
+                            // No declared length, so no Content-Length to answer with until it is all in.
+                            : fetch.committed().thenApply(BlobSource.Stored::new))
+                    .exceptionallyCompose(e -> {
+                        if (UpstreamFailures.isNotFound(e)) {
+                            blobNotFound.put(key, Boolean.TRUE);
+                        }
+                        return CompletableFuture.failedFuture(UpstreamFailures.toOci(e, target.upstream().name(),
+                                OciError.BLOB_UNKNOWN, describe(target, digest)));
+                    });
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** The blob downloads in progress (for tests and, later, metrics). */
+    public InflightFetches inflight() {
+        return fetches;
+    }
+
+    public PullThroughStats stats() {
+        return new PullThroughStats(counters.staleServed.sum(), counters.manifestGets.sum(),
+                counters.manifestHeads.sum(), counters.coalesced.sum(), counters.negativeHits.sum(),
+                fetches.startedCount(), counters.prefetches.sum());
+    }
+
+    /** Stops prefetching and cancels the downloads in progress (their ingest files are discarded). */
+    @Override
+    public void close() {
+        prefetcher.close();
+        fetches.close();
+    }
+
+    private UpstreamClient client(RepoTarget.Proxied target) {
+        return clients.get(target.upstream().name()).orElseThrow(() -> OciError.UNAVAILABLE.exception(
+                "no client for upstream '" + target.upstream().name() + "'"));
+    }
+
+    private void fetched(ManifestPuller.Fetched f) {
+        if (settings.prefetchLayers() && !f.facts().index() && !f.facts().blobs().isEmpty()) {
+            counters.prefetches.add(prefetcher.submit(f.target(), f.facts().blobs()));
+        }
+    }
+
+    private CompletableFuture<?> prefetchOne(RepoTarget.Proxied target, Digest digest) {
+        return blob(target, digest).thenCompose(source -> source instanceof BlobSource.Downloading d
+                ? d.fetch().committed() : CompletableFuture.completedFuture(null));
+    }
+
+    /** Records a committed download in the metadata; storage thread. */
+    private void recordBlob(BlobInfo info) {
+        if (metadata.getBlob(info.digest()).isEmpty()) {
+            long now = clock.millis();
+            metadata.putBlob(new BlobRecord(info.digest(), info.size(), null, now, now));
+        }
+    }
+
+    /** Links {@code digest} into {@code repo} (which repository may serve it, for GC later) unless it is. */
+    private void link(RepoName repo, Digest digest) {
+        if (metadata.isBlobLinked(repo, digest)) {
+            return;
+        }
+        try {
+            storage.execute(() -> {
+                try {
+                    metadata.linkBlob(repo, digest);
+                } catch (RuntimeException e) {
+                    log.warn("could not link {} into {}: {}", digest, repo, e.toString());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            log.debug("link of {} into {} skipped: storage executor saturated", digest, repo);
+        }
+    }
+
+    private static String describe(RepoTarget.Proxied target, Digest digest) {
+        return "blob " + target.upstreamRepo() + "@" + digest;
+    }
+}

@@ -1,0 +1,159 @@
+package ocimirror.server.pullthrough;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import ocimirror.server.upstream.BlobSink;
+import ocimirror.server.upstream.UpstreamClient;
+import ocimirror.server.upstream.UpstreamException;
+import ocimirror.server.upstream.UpstreamHead;
+import ocimirror.server.upstream.UpstreamManifest;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.Reference;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * An in-process upstream whose blob bodies the test feeds byte by byte: the one thing a real
+ * registry cannot do (stop halfway, send bytes that do not match the digest, hold a download
+ * open while the test looks at it). Manifests come from a map. Calls to the sink are made on
+ * the test's thread, in the order {@link BlobSink} prescribes.
+ */
+public final class ScriptedUpstream implements UpstreamClient {
+
+    public final AtomicInteger blobFetches = new AtomicInteger();
+    public final AtomicInteger manifestGets = new AtomicInteger();
+    private final String name;
+    private final BlockingQueue<Transfer> transfers = new LinkedBlockingQueue<>();
+    private final Map<String, UpstreamManifest> manifests = new ConcurrentHashMap<>();
+
+    public ScriptedUpstream(String name) {
+        this.name = name;
+    }
+
+    /** Serves {@code body} for {@code repo:ref} (and by its digest). */
+    public Digest manifest(String repo, String ref, String mediaType, byte[] body) {
+        Digest d = Digest.sha256(body);
+        UpstreamManifest m = new UpstreamManifest(200, mediaType, d, body);
+        manifests.put(repo + ":" + ref, m);
+        manifests.put(repo + ":" + d, m);
+        return d;
+    }
+
+    /** The next blob download the mirror started, waiting up to 5 s for it. */
+    public Transfer nextTransfer() throws InterruptedException {
+        Transfer t = transfers.poll(5, TimeUnit.SECONDS);
+        if (t == null) {
+            throw new AssertionError("the mirror started no blob download");
+        }
+        return t;
+    }
+
+    /** Whether a download was started and not yet taken by {@link #nextTransfer()}. */
+    public boolean hasPendingTransfer() {
+        return !transfers.isEmpty();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public CompletableFuture<UpstreamManifest> getManifest(RepoName repo, Reference reference, List<String> accept) {
+        manifestGets.incrementAndGet();
+        UpstreamManifest m = manifests.get(repo + ":" + reference);
+        return m != null ? CompletableFuture.completedFuture(m)
+                : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404"));
+    }
+
+    @Override
+    public CompletableFuture<UpstreamHead> headManifest(RepoName repo, Reference reference, List<String> accept) {
+        UpstreamManifest m = manifests.get(repo + ":" + reference);
+        return m != null ? CompletableFuture.completedFuture(new UpstreamHead(200, m.dockerContentDigest(),
+                m.contentType(), m.body().length))
+                : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404"));
+    }
+
+    @Override
+    public CompletableFuture<Long> fetchBlob(RepoName repo, Digest digest, BlobSink sink) {
+        blobFetches.incrementAndGet();
+        Transfer t = new Transfer(repo, digest, sink);
+        transfers.add(t);
+        return t.result;
+    }
+
+    @Override
+    public void close() {
+        transfers.forEach(t -> t.fail(new UpstreamException(UpstreamException.Kind.UNREACHABLE, "closed")));
+    }
+
+    /** One blob download, driven by the test. */
+    public static final class Transfer {
+        public final RepoName repo;
+        public final Digest digest;
+        private final BlobSink sink;
+        private final CompletableFuture<Long> result = new CompletableFuture<>();
+        private long sent;
+
+        Transfer(RepoName repo, Digest digest, BlobSink sink) {
+            this.repo = repo;
+            this.digest = digest;
+            this.sink = sink;
+            // What NettyUpstreamClient does on cancel: abort the transfer.
+            result.whenComplete((v, e) -> {
+                if (result.isCancelled()) {
+                    sink.onError(e);
+                }
+            });
+        }
+
+        /** The response headers: a 200 declaring {@code length} bytes. */
+        public Transfer start(long length) {
+            sink.onStart(length).toCompletableFuture().join();
+            return this;
+        }
+
+        /** Hands {@code bytes} to the mirror and waits until it has written them. */
+        public Transfer send(byte[] bytes) {
+            sink.onData(ByteBuffer.wrap(bytes)).toCompletableFuture().join();
+            sent += bytes.length;
+            return this;
+        }
+
+        /** The body ended cleanly. */
+        public void complete() {
+            sink.onComplete(sent);
+            result.complete(sent);
+        }
+
+        /** The transfer broke off (or failed before the headers, if {@link #start} was not called). */
+        public void fail(UpstreamException e) {
+            if (!result.isDone()) {
+                sink.onError(e);
+                result.completeExceptionally(e);
+            }
+        }
+
+        /** Starts a body of {@code body.length} bytes, sends it in {@code pieces} and ends cleanly. */
+        public void serve(byte[] body, int pieces) {
+            start(body.length);
+            sendAll(body, pieces);
+        }
+
+        /** After {@link #start}: sends {@code body} in {@code pieces} and ends cleanly. */
+        public void sendAll(byte[] body, int pieces) {
+            int step = Math.max(1, body.length / pieces);
+            for (int off = 0; off < body.length; off += step) {
+                byte[] part = java.util.Arrays.copyOfRange(body, off, Math.min(body.length, off + step));
+                send(part);
+            }
+            complete();
+        }
+    }
+}
