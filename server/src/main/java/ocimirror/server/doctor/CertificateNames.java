@@ -5,8 +5,10 @@ import java.net.UnknownHostException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 import javax.security.auth.x500.X500Principal;
 import ocimirror.config.pki.ServerNames;
 
@@ -34,11 +36,38 @@ final class CertificateNames {
         }
     }
 
-    /** {@link #covered} as one phrase for a message. */
+    /** {@link #covered} as one phrase for a message, IPv6 addresses in their short form. */
     static String coveredPhrase(X509Certificate c) {
         List<String> names = covered(c);
         return names.isEmpty() ? "no names at all (it has no subjectAltName, and clients ignore the CN)"
-                : String.join(", ", names);
+                : names.stream().map(CertificateNames::shortIpv6).collect(Collectors.joining(", "));
+    }
+
+    /** {@code 0:0:0:0:0:0:0:1} as {@code ::1}: the longest run of zero groups folded (RFC 5952); others unchanged. */
+    static String shortIpv6(String name) {
+        String[] g = name.split(":", -1);
+        if (g.length != 8 || name.indexOf('.') >= 0) {
+            return name;
+        }
+        int bestStart = -1;
+        int bestLen = 1; // a single zero group stays
+        for (int i = 0; i < 8; ) {
+            int j = i;
+            while (j < 8 && g[j].equals("0")) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j == i ? i + 1 : j;
+        }
+        if (bestStart < 0) {
+            return name;
+        }
+        String head = String.join(":", Arrays.copyOfRange(g, 0, bestStart));
+        String tail = String.join(":", Arrays.copyOfRange(g, bestStart + bestLen, 8));
+        return head + "::" + tail;
     }
 
     /**
