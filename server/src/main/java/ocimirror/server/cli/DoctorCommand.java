@@ -1,0 +1,146 @@
+package ocimirror.server.cli;
+
+import io.netty.channel.EventLoopGroup;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import ocimirror.config.ConfigException;
+import ocimirror.config.ConfigLoader;
+import ocimirror.config.MirrorConfig;
+import ocimirror.config.UpstreamConfig;
+import ocimirror.config.pki.CertificateAuthority;
+import ocimirror.server.doctor.Doctor;
+import ocimirror.server.upstream.NettyUpstreamClient;
+import ocimirror.server.upstream.UpstreamClient;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ocimirror doctor}: checks each upstream (DNS, TCP, TLS against its configured trust,
+ * credentials, a manifest HEAD) and the mirror's own certificate, one line per check and a
+ * {@code fix:} line under each failure. Exit codes: 0 nothing failed, 1 a check failed, 2 usage
+ * or configuration error.
+ */
+@Command(name = "doctor", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Checks what the mirror depends on and says what to fix: for each upstream DNS, TCP connect,",
+                "the TLS certificate against the trust configured for it (caCert), the credentials and a",
+                "manifest HEAD; for the mirror, whether its certificate covers the names clients use and",
+                "when it expires. Exit status 0 when nothing failed, 1 otherwise, 2 for usage errors."},
+        footer = {"", "Examples:",
+                "  ocimirror doctor --config /etc/ocimirror/config.yaml --name mirror.example.com",
+                "  ocimirror doctor --config config.yaml --upstream corp --repo team/app:1.0"})
+public final class DoctorCommand implements Callable<Integer> {
+    static final int EXIT_USAGE = 2;
+    private static final Pattern UNITS = Pattern.compile("([0-9]{1,9})(ms|s|m)");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Configuration file (default: what serve runs without one: Docker Hub, gcr.io, ghcr.io,"
+                    + " quay.io, registry.k8s.io).")
+    Path config;
+
+    @Option(names = "--upstream", paramLabel = "NAME", description = "Check only this upstream (and the mirror only"
+            + " if --name or --cert is given).")
+    String upstream;
+
+    @Option(names = "--repo", paramLabel = "REPO:TAG", description = "Image to HEAD on each upstream checked (default:"
+            + " library/alpine:latest on Docker Hub, none elsewhere).")
+    String repo;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Data directory whose pki/server.crt is checked"
+            + " (default: the config file's, else ./data).")
+    Path data;
+
+    @Option(names = "--name", paramLabel = "HOST", description = "A host name or address clients use for the mirror;"
+            + " its certificate must cover it. Repeatable.")
+    List<String> names = new ArrayList<>();
+
+    @Option(names = "--cert", paramLabel = "FILE", description = "The mirror's certificate file to check instead"
+            + " (TLS files mode).")
+    Path cert;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "Bound on each network step: 500ms, 10s, 1m (default: ${DEFAULT-VALUE}).")
+    String timeout;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Doctor doctor;
+        EventLoopGroup[] group = new EventLoopGroup[1];
+        Clock clock = Clock.systemUTC();
+        try {
+            MirrorConfig cfg = config == null ? MirrorConfig.embedded() : ConfigLoader.load(config);
+            Path dataDir = data != null ? data : cfg.dataDir();
+            boolean checkMirror = upstream == null || !names.isEmpty() || cert != null;
+            Path mirrorCert = !checkMirror ? null
+                    : cert != null ? cert : dataDir.resolve("pki").resolve(CertificateAuthority.SERVER_CERT_FILE);
+            Doctor.Options options = new Doctor.Options(Optional.ofNullable(upstream), parseTimeout(timeout),
+                    Optional.ofNullable(repo), mirrorCert, cert != null, names);
+            doctor = new Doctor(cfg.upstreams(), options, clock, u -> client(u, group, clock));
+        } catch (ConfigException | IllegalArgumentException e) {
+            err.println("ocimirror doctor: " + e.getMessage());
+            err.flush();
+            return EXIT_USAGE;
+        }
+        try {
+            Doctor.Summary summary = doctor.run(c -> {
+                for (String line : c.lines()) {
+                    out.println(line);
+                }
+                out.flush();
+            });
+            out.println("doctor: " + summary);
+            out.flush();
+            return summary.exitStatus();
+        } finally {
+            if (group[0] != null) {
+                group[0].shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            }
+        }
+    }
+
+    // The event loop group only exists once a manifest HEAD needs the mirror's client.
+    private static UpstreamClient client(UpstreamConfig u, EventLoopGroup[] group, Clock clock) {
+        if (group[0] == null) {
+            group[0] = NettyUpstreamClient.newEventLoopGroup(1);
+        }
+        return NettyUpstreamClient.create(u, group[0], clock);
+    }
+
+    /** {@code 500ms}, {@code 10s}, {@code 1m}, a plain number of seconds, or ISO-8601 ({@code PT10S}). */
+    static Duration parseTimeout(String s) {
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        try {
+            if (t.matches("[0-9]{1,9}")) {
+                return Duration.ofSeconds(Long.parseLong(t));
+            }
+            Matcher m = UNITS.matcher(t);
+            if (m.matches()) {
+                long n = Long.parseLong(m.group(1));
+                return switch (m.group(2)) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "s" -> Duration.ofSeconds(n);
+                    default -> Duration.ofMinutes(n);
+                };
+            }
+            return Duration.parse(s.trim().toUpperCase(Locale.ROOT));
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("--timeout: '" + s + "' is not a duration such as 500ms, 10s or 1m");
+        }
+    }
+}
