@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -139,7 +140,7 @@ final class UpstreamReader {
         Path p;
         try {
             p = baseDir.resolve(value).normalize();
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             throw error(at, "'" + value + "' is not a path: " + e.getReason());
         }
         if (!Files.exists(p)) {

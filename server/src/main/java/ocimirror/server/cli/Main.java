@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ocimirror", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "An OCI registry and pull-through mirror.",
-        subcommands = {Main.Serve.class, CommandLine.HelpCommand.class})
+        subcommands = {Main.Serve.class, ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
 
@@ -63,7 +63,9 @@ public final class Main implements Runnable {
         Path data;
 
         @Option(names = "--config", paramLabel = "FILE",
-                description = "YAML or JSON configuration file; --listen and --data override it.")
+                description = {"YAML or JSON configuration file, the whole truth; --listen and --data override it.",
+                        "Without it: Docker Hub (default), gcr.io, ghcr.io, quay.io and registry.k8s.io are",
+                        "proxied, and local/ is hosted."})
         Path config;
 
         @Override
@@ -96,8 +98,9 @@ public final class Main implements Runnable {
             return 0;
         }
 
-        private MirrorConfig configuration() throws ConfigException {
-            MirrorConfig cfg = config == null ? MirrorConfig.defaults() : ConfigLoader.load(config);
+        // Package-private for tests: which configuration serve would run with.
+        MirrorConfig configuration() throws ConfigException {
+            MirrorConfig cfg = config == null ? MirrorConfig.embedded() : ConfigLoader.load(config);
             if (listen != null) {
                 try {
                     cfg = cfg.withListen(MirrorConfig.Listen.parse(listen));

@@ -159,7 +159,7 @@ class UpstreamRouterTest {
     }
 
     @Test
-    void hostedTargetHasNoNamespace() {
+    void withoutNsThereIsNoNamespaceToEcho() {
         RepoTarget.Proxied p = (RepoTarget.Proxied) router.resolve(RepoName.of("nginx"), null);
         assertNull(p.namespace());
     }

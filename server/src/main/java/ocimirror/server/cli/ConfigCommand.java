@@ -1,0 +1,132 @@
+package ocimirror.server.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import ocimirror.config.CaCertificates;
+import ocimirror.config.ConfigException;
+import ocimirror.config.ConfigLoader;
+import ocimirror.config.CredentialSource;
+import ocimirror.config.CredentialsException;
+import ocimirror.config.MirrorConfig;
+import ocimirror.config.RegistryCredentials;
+import ocimirror.config.UpstreamConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code ocimirror config ...}: work on configuration files without starting anything. */
+@Command(name = "config", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Configuration file tools.",
+        subcommands = {ConfigCommand.Check.class, CommandLine.HelpCommand.class})
+final class ConfigCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Loads and validates FILE as serve --config would, also reading every caCert,",
+                    "dockerConfig and passwordFile it names, and prints one line per upstream.",
+                    "Exit status 0 when valid, 2 otherwise (the error names the file and field)."})
+    static final class Check implements Callable<Integer> {
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "FILE", description = "YAML or JSON configuration file.")
+        Path file;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            try {
+                MirrorConfig cfg = ConfigLoader.load(file);
+                for (UpstreamConfig u : cfg.upstreams()) {
+                    out.println(describe(u));
+                }
+                out.println(cfg.upstreams().isEmpty()
+                        ? "no upstreams: a plain registry, every repository is hosted"
+                        : "hosted: " + (cfg.hosted().isEmpty() ? "(none)" : String.join(", ", cfg.hosted()))
+                                + (cfg.defaultUpstream().isPresent() ? ""
+                                : "; no default upstream: names that select none are hosted"));
+                out.println("pullThrough: prefetchLayers=" + cfg.pullThrough().prefetchLayers()
+                        + " negativeCacheTtl=" + format(cfg.pullThrough().negativeCacheTtl()));
+                out.println(file + ": OK");
+                out.flush();
+                return 0;
+            } catch (ConfigException | CredentialsException | IllegalArgumentException e) {
+                err.println("ocimirror: " + e.getMessage());
+                err.flush();
+                return Main.EXIT_CONFIG;
+            }
+        }
+
+        /** One line; reads the credentials and CA files so that a bad one fails the check. */
+        private static String describe(UpstreamConfig u) {
+            Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
+            String ca = "";
+            if (u.caCert() != null) {
+                List<X509Certificate> certs;
+                try {
+                    certs = CaCertificates.read(u.caCert());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("upstream '" + u.name() + "': " + e.getMessage(), e);
+                }
+                ca = " caCert=" + u.caCert() + " (" + certs.size() + (certs.size() == 1 ? " certificate)" : " certificates)");
+            }
+            return "upstream " + u.name() + ": " + u.url()
+                    + " aliases=" + (u.aliases().isEmpty() ? "(none)" : String.join(",", u.aliases()))
+                    + (u.isDefault() ? " default" : "")
+                    + " credentials=" + credentials(u.credentials(), creds)
+                    + ca
+                    + " tagTtl=" + format(u.tagTtl())
+                    + (u.plainHttp() ? " plainHttp" : "");
+        }
+
+        private static String credentials(CredentialSource source, Optional<RegistryCredentials> creds) {
+            String user = creds.map(c -> " (user " + c.username() + ")").orElse("");
+            if (source instanceof CredentialSource.DockerConfig d) {
+                return "dockerConfig " + d.file() + user;
+            }
+            if (source instanceof CredentialSource.PasswordFile p) {
+                return "passwordFile " + p.passwordFile() + user;
+            }
+            return "anonymous";
+        }
+    }
+
+    /** {@code 10m}, {@code 1h30m}, {@code 45s}, {@code 0s}: how durations are written in the file. */
+    static String format(Duration d) {
+        if (d.isZero()) {
+            return "0s";
+        }
+        StringBuilder b = new StringBuilder();
+        long days = d.toDays();
+        if (days > 0) {
+            b.append(days).append('d');
+        }
+        if (d.toHoursPart() > 0) {
+            b.append(d.toHoursPart()).append('h');
+        }
+        if (d.toMinutesPart() > 0) {
+            b.append(d.toMinutesPart()).append('m');
+        }
+        if (d.toSecondsPart() > 0) {
+            b.append(d.toSecondsPart()).append('s');
+        }
+        if (d.toMillisPart() > 0) {
+            b.append(d.toMillisPart()).append("ms");
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,137 @@
+package ocimirror.server.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.TimeUnit;
+import ocimirror.config.MirrorConfig;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code ocimirror config check FILE}, and which configuration {@code serve} runs with. */
+class ConfigCheckTest {
+    @TempDir
+    Path dir;
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+
+    int run(String... args) {
+        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    }
+
+    @BeforeEach
+    void secrets() throws Exception {
+        String auth = Base64.getEncoder().encodeToString("robot:s3cret-pw".getBytes(StandardCharsets.UTF_8));
+        Files.writeString(dir.resolve("config.json"), "{\"auths\": {\"registry.corp:5000\": {\"auth\": \"" + auth + "\"}}}");
+        Files.writeString(dir.resolve("password"), "an0ther-pw\n");
+    }
+
+    @Test
+    void helpIsListed() {
+        assertEquals(0, run("--help"));
+        assertTrue(out.toString().contains("config"), out.toString());
+        assertEquals(0, run("config", "--help"));
+        assertTrue(out.toString().contains("check"), out.toString());
+        assertEquals(0, run("config", "check", "--help"));
+        assertTrue(out.toString().contains("FILE"), out.toString());
+    }
+
+    @Test
+    void validFilePrintsOneLinePerUpstreamAndExits0() throws Exception {
+        Path ca = dir.resolve("ca.pem");
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.resolve("ca.key").toString(),
+                "-out", ca.toString(), "-days", "1", "-subj", "/CN=check test CA")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.log").toFile()).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "openssl hung");
+        assertEquals(0, p.exitValue(), Files.readString(dir.resolve("openssl.log")));
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                upstreams:
+                  - {name: docker.io, url: "https://registry-1.docker.io", aliases: [docker.io], default: true}
+                  - name: corp
+                    url: https://registry.corp:5000
+                    aliases: [registry.corp:5000]
+                    caCert: ca.pem
+                    credentials: {dockerConfig: config.json}
+                    tagTtl: 90s
+                  - name: lab
+                    url: http://lab.test:5000
+                    plainHttp: true
+                    credentials: {username: builder, passwordFile: password}
+                    tagTtl: 0
+                hosted: [local, team]
+                pullThrough: {negativeCacheTtl: 1m}
+                """);
+        assertEquals(0, run("config", "check", file.toString()), err.toString());
+        String[] lines = out.toString().split("\n");
+        assertEquals("upstream docker.io: https://registry-1.docker.io aliases=docker.io default credentials=anonymous"
+                + " tagTtl=10m", lines[0]);
+        assertEquals("upstream corp: https://registry.corp:5000 aliases=registry.corp:5000 credentials=dockerConfig "
+                + dir.resolve("config.json") + " (user robot) caCert=" + ca + " (1 certificate) tagTtl=1m30s", lines[1]);
+        assertEquals("upstream lab: http://lab.test:5000 aliases=(none) credentials=passwordFile "
+                + dir.resolve("password") + " (user builder) tagTtl=0s plainHttp", lines[2]);
+        assertEquals("hosted: local, team", lines[3]);
+        assertEquals("pullThrough: prefetchLayers=true negativeCacheTtl=1m", lines[4]);
+        assertEquals(file + ": OK", lines[5]);
+        assertFalse(out.toString().contains("s3cret-pw") || out.toString().contains("an0ther-pw"), "no password printed");
+        assertEquals("", err.toString());
+    }
+
+    @Test
+    void fileWithoutUpstreamsIsAPlainRegistry() throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), "listen: \":5001\"\n");
+        assertEquals(0, run("config", "check", file.toString()));
+        assertTrue(out.toString().startsWith("no upstreams: a plain registry"), out.toString());
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @CsvSource(delimiter = '|', value = {
+            // caught by the loader
+            "upstreams: [{name: x, url: \"https://x.test\", aliases: [GCR.io]}] | mirror.yaml: upstreams[0].aliases[0]: 'GCR.io' is not a lower-case host name",
+            "upstreams: [{name: x, url: \"https://x.test\", caCert: none.pem}]  | mirror.yaml: upstreams[0].caCert: DIR/none.pem: no such file",
+            // caught only by reading the files
+            "upstreams: [{name: x, url: \"https://x.test\", caCert: password}]  | upstream 'x': caCert DIR/password is not a PEM certificate file",
+            "upstreams: [{name: x, url: \"https://x.test\", credentials: {dockerConfig: config.json}}] | upstream 'x': DIR/config.json: no entry in \"auths\" for registry 'x.test'",
+            "upstreams: [{name: x, url: \"https://x.test\", credentials: {dockerConfig: password}}] | upstream 'x': ",
+    })
+    void invalidFileExits2WithTheError(String content, String expected) throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), content + "\n");
+        assertEquals(2, run("config", "check", file.toString()));
+        String message = err.toString().replace(dir.toString(), "DIR");
+        assertTrue(message.startsWith("ocimirror: ") && message.contains(expected), message);
+        assertFalse(message.contains("\tat "), "no stack trace: " + message);
+        assertFalse(out.toString().contains(": OK"), out.toString());
+    }
+
+    @Test
+    void missingFileExits2() {
+        assertEquals(2, run("config", "check", dir.resolve("absent.yaml").toString()));
+        assertTrue(err.toString().contains("absent.yaml: no such file"), err.toString());
+        assertEquals(2, run("config", "check"));   // FILE is required
+    }
+
+    @Test
+    void serveWithoutConfigRunsTheEmbeddedConfiguration() throws Exception {
+        Main.Serve serve = new Main.Serve();
+        assertEquals(MirrorConfig.embedded(), serve.configuration());
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), "pullThrough: {prefetchLayers: false}\n");
+        serve.config = file;
+        serve.data = dir.resolve("d");
+        MirrorConfig fromFile = serve.configuration();
+        assertEquals(0, fromFile.upstreams().size(), "with --config the file is the whole truth");
+        assertFalse(fromFile.pullThrough().prefetchLayers());
+        assertEquals(Duration.ofSeconds(30), fromFile.pullThrough().negativeCacheTtl());
+        assertEquals(dir.resolve("d"), fromFile.dataDir());
+    }
+}
