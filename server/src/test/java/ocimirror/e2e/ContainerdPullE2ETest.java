@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -16,7 +14,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import ocimirror.testing.Containerd;
 import ocimirror.testing.OciLayoutBuilder.Fixture;
 import ocimirror.testing.OciLayoutBuilder.Image;
-import ocimirror.testing.OciLayoutBuilder.Layer;
 import ocimirror.testing.OciLayoutBuilder;
 import ocimirror.testing.Programs;
 import ocimirror.testing.RegistryClient;
@@ -90,7 +87,7 @@ class ContainerdPullE2ETest {
         assertContentHolds(ns, image);
         // containerd computes the chain ID from the tars it unpacked and checks them against
         // diff_ids, so a matching chain ID proves every layer arrived intact.
-        assertTrue(out.contains("image chain ID: " + chainId(image)), () -> "ctr output:\n" + out);
+        assertTrue(out.contains("image chain ID: " + image.chainId()), () -> "ctr output:\n" + out);
     }
 
     @Test
@@ -117,7 +114,7 @@ class ContainerdPullE2ETest {
         Set<String> content = containerd.contentDigests(ns);
         assertFalse(content.contains(amd.layers().get(0).blob().digest()),
                 "amd64 layer fetched although only linux/arm64 was asked for");
-        assertTrue(out.contains("image chain ID: " + chainId(arm)), () -> "ctr output:\n" + out);
+        assertTrue(out.contains("image chain ID: " + arm.chainId()), () -> "ctr output:\n" + out);
     }
 
     @Test
@@ -138,22 +135,7 @@ class ContainerdPullE2ETest {
     }
 
     private static void assertContentHolds(String ns, Image image) {
-        Set<String> content = containerd.contentDigests(ns);
-        List<String> expected = new ArrayList<>(List.of(image.manifest().digest(), image.config().digest()));
-        image.layers().stream().map(l -> l.blob().digest()).forEach(expected::add);
-        for (String digest : expected) {
-            assertTrue(content.contains(digest), () -> "containerd content store lacks " + digest + " of "
-                    + image.platform() + "; has " + content);
-        }
-    }
-
-    /** The OCI chain ID: diff_id of the first layer, then sha256("parent child") for each next one. */
-    private static String chainId(Image image) {
-        String chain = null;
-        for (Layer layer : image.layers()) {
-            chain = chain == null ? layer.diffId() : OciLayoutBuilder.sha256Digest(
-                    (chain + " " + layer.diffId()).getBytes(StandardCharsets.US_ASCII));
-        }
-        return chain;
+        List<String> missing = containerd.missingContent(ns, image);
+        assertTrue(missing.isEmpty(), () -> "containerd content store lacks " + missing + " of " + image.platform());
     }
 }

@@ -2,12 +2,10 @@ package ocimirror.e2e;
 
 import static ocimirror.testing.Skopeo.docker;
 import static ocimirror.testing.Skopeo.oci;
+import static ocimirror.testing.OciAssertions.assertLayoutHolds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -21,7 +19,6 @@ import ocimirror.testing.OciAssertions;
 import ocimirror.testing.OciLayoutBuilder.Blob;
 import ocimirror.testing.OciLayoutBuilder.Fixture;
 import ocimirror.testing.OciLayoutBuilder.Image;
-import ocimirror.testing.OciLayoutBuilder.Layer;
 import ocimirror.testing.OciLayoutBuilder;
 import ocimirror.testing.Programs;
 import ocimirror.testing.RegistryClient;
@@ -83,7 +80,7 @@ class SkopeoRoundTripE2ETest {
 
         Path out = tmp.resolve("out-single");
         skopeo.copy(pushed, oci(out, "v1"));
-        assertLayoutHolds(out, image.manifest().digest(), blobsOf(image));
+        assertLayoutHolds(out, image.manifest().digest(), image.blobs());
     }
 
     @Test
@@ -98,7 +95,7 @@ class SkopeoRoundTripE2ETest {
             assertArrayEquals(image.manifest().bytes(),
                     skopeo.inspectRaw(docker(registry.hostPort(), "e2e/multi", image.manifest().digest())),
                     image.platform() + " manifest bytes by digest");
-            expected.addAll(blobsOf(image));
+            expected.addAll(image.blobs());
         }
 
         Path out = tmp.resolve("out-multi");
@@ -117,7 +114,7 @@ class SkopeoRoundTripE2ETest {
 
         assertArrayEquals(image.manifest().bytes(), skopeo.inspectRaw(second), "manifest bytes in second repo");
         // The manifest is reachable as a manifest, not necessarily as a blob: check the rest.
-        for (Blob blob : blobsOf(image).subList(1, 2 + image.layers().size())) {
+        for (Blob blob : image.blobs().subList(1, 2 + image.layers().size())) {
             HttpResponse<byte[]> head = client.send(client.request("/v2/e2e/second/nested/blobs/" + blob.digest())
                     .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
             assertEquals(200, head.statusCode(), () -> RegistryClient.describe(head));
@@ -127,24 +124,6 @@ class SkopeoRoundTripE2ETest {
         }
         Path out = tmp.resolve("out-second");
         skopeo.copy(second, oci(out, "v2"));
-        assertLayoutHolds(out, image.manifest().digest(), blobsOf(image));
-    }
-
-    private static List<Blob> blobsOf(Image image) {
-        List<Blob> blobs = new ArrayList<>(List.of(image.manifest(), image.config()));
-        image.layers().stream().map(Layer::blob).forEach(blobs::add);
-        return blobs;
-    }
-
-    /** The layout skopeo wrote names {@code topDigest} and holds each blob with identical bytes. */
-    private static void assertLayoutHolds(Path layout, String topDigest, List<Blob> blobs) throws IOException {
-        JsonNode index = new ObjectMapper().readTree(layout.resolve("index.json").toFile());
-        assertEquals(1, index.path("manifests").size(), () -> "index.json: " + index);
-        assertEquals(topDigest, index.path("manifests").path(0).path("digest").asText(), "copied-out digest");
-        for (Blob blob : blobs) {
-            Path copy = layout.resolve("blobs/sha256").resolve(blob.digest().substring("sha256:".length()));
-            assertTrue(Files.exists(copy), () -> "missing " + blob.digest() + " (" + blob.mediaType() + ")");
-            assertEquals(-1L, Files.mismatch(blob.file(), copy), () -> "bytes differ for " + blob.digest());
-        }
+        assertLayoutHolds(out, image.manifest().digest(), image.blobs());
     }
 }

@@ -151,6 +151,12 @@ public final class Containerd implements AutoCloseable {
         return Optional.empty();
     }
 
+    /** The digests of {@code image}'s blobs that the namespace's content store lacks. */
+    public List<String> missingContent(String namespace, OciLayoutBuilder.Image image) {
+        Set<String> content = contentDigests(namespace);
+        return image.blobs().stream().map(OciLayoutBuilder.Blob::digest).filter(d -> !content.contains(d)).toList();
+    }
+
     /** Every digest in the namespace's content store ({@code ctr content ls -q}). */
     public Set<String> contentDigests(String namespace) {
         Set<String> digests = new HashSet<>();

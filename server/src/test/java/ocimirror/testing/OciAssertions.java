@@ -9,6 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -47,6 +50,22 @@ public final class OciAssertions {
         assertEquals(Optional.of("registry/2.0"), r.headers().firstValue(API_VERSION_HEADER),
                 () -> "missing " + API_VERSION_HEADER + " on " + r.request().method() + " " + r.uri()
                         + " -> " + r.statusCode() + " " + r.headers().map());
+    }
+
+    /**
+     * The OCI layout skopeo wrote at {@code layout} names exactly {@code topDigest} and holds
+     * each of {@code blobs} with identical bytes.
+     */
+    public static void assertLayoutHolds(Path layout, String topDigest, List<OciLayoutBuilder.Blob> blobs)
+            throws IOException {
+        JsonNode index = JSON.readTree(layout.resolve("index.json").toFile());
+        assertEquals(1, index.path("manifests").size(), () -> "index.json: " + index);
+        assertEquals(topDigest, index.path("manifests").path(0).path("digest").asText(), "copied-out digest");
+        for (OciLayoutBuilder.Blob blob : blobs) {
+            Path copy = layout.resolve("blobs/sha256").resolve(blob.digest().substring("sha256:".length()));
+            assertTrue(Files.exists(copy), () -> "missing " + blob.digest() + " (" + blob.mediaType() + ")");
+            assertEquals(-1L, Files.mismatch(blob.file(), copy), () -> "bytes differ for " + blob.digest());
+        }
     }
 
     /** {@code errors[0].code} of an OCI error body, if it is one. */

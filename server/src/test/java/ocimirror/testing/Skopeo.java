@@ -86,8 +86,16 @@ public final class Skopeo {
 
     /** Runs {@code skopeo ARGS} with the isolation flags; the caller checks the result. */
     public Processes.Result run(List<String> args) {
+        return run(registriesConf, args);
+    }
+
+    /**
+     * Runs {@code skopeo ARGS} with {@code conf} as its registries.conf (containers-registries.conf(5),
+     * the file Podman and CRI-O read too), e.g. to pull through a {@code [[registry.mirror]]}.
+     */
+    public Processes.Result run(Path conf, List<String> args) {
         List<String> cmd = new ArrayList<>(List.of(program, "--policy", policy.toString(),
-                "--registries-conf", registriesConf.toString()));
+                "--registries-conf", conf.toString()));
         cmd.addAll(args);
         return processes.run(cmd, env, TIMEOUT);
     }

@@ -55,7 +55,7 @@ class ServeProcessTest {
         int port = start(data, dir.resolve("first.log"));
         HttpClient client = HttpClient.newHttpClient();
         HttpResponse<String> put = client.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + port + "/v2/app/blobs/uploads/?digest=" + keptDigest))
+                        URI.create("http://127.0.0.1:" + port + "/v2/local/app/blobs/uploads/?digest=" + keptDigest))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(kept)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(201, put.statusCode(), put.body());
 
@@ -64,7 +64,7 @@ class ServeProcessTest {
         Digest partialDigest = Digest.sha256(partial);
         try (Socket upload = new Socket("127.0.0.1", port)) {
             OutputStream out = upload.getOutputStream();
-            out.write(("POST /v2/app/blobs/uploads/?digest=" + partialDigest + " HTTP/1.1\r\nHost: x\r\n"
+            out.write(("POST /v2/local/app/blobs/uploads/?digest=" + partialDigest + " HTTP/1.1\r\nHost: x\r\n"
                     + "Content-Type: application/octet-stream\r\nContent-Length: " + partial.length + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.write(partial, 0, partial.length / 2);
@@ -84,12 +84,12 @@ class ServeProcessTest {
             assertEquals(0, ingest.count(), "ingest/ not cleaned at start-up");
         }
         HttpResponse<byte[]> served = client.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + again + "/v2/app/blobs/" + keptDigest)).build(),
+                URI.create("http://127.0.0.1:" + again + "/v2/local/app/blobs/" + keptDigest)).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(200, served.statusCode());
         assertArrayEquals(kept, served.body());
         HttpResponse<byte[]> missing = client.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + again + "/v2/app/blobs/" + partialDigest)).build(),
+                URI.create("http://127.0.0.1:" + again + "/v2/local/app/blobs/" + partialDigest)).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(404, missing.statusCode());
         assertTrue(Files.notExists(data.resolve("blobs/sha256/" + partialDigest.hex().substring(0, 2)
