@@ -245,6 +245,22 @@ class ProxiedEndpointsTest {
     }
 
     @Test
+    void aBlobPulledThroughCanBeMountedIntoAHostedRepositoryByItsProxiedName() throws Exception {
+        byte[] body = random(3_000);
+        Digest digest = Digest.sha256(body);
+        ch.writeInbound(Harness.request(HttpMethod.GET, "/v2/up.test/team/app/blobs/" + digest),
+                new DefaultLastHttpContent());
+        upstream.nextTransfer().serve(body, 3);
+        assertArrayEquals(body, drain().body);
+
+        Written mounted = send(Harness.request(HttpMethod.POST, "/v2/local/copy/blobs/uploads/?mount=" + digest
+                + "&from=up.test/team/app"));
+        assertEquals(201, mounted.head.status().code());
+        assertTrue(storage.metadata().isBlobLinked(RepoName.of("local/copy"), digest));
+        assertEquals(1, upstream.blobFetches.get());
+    }
+
+    @Test
     void underTlsTheGrowingBodyIsSentInChunksReadFromTheFile() throws Exception {
         SSLEngine engine = SSLContext.getDefault().createSSLEngine();
         engine.setUseClientMode(false);
