@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -207,6 +208,24 @@ class ProxiedEndpointsTest {
         drain();
         assertTrue(storage.blobs().stat(digest).isPresent(), "committed with nobody left to read it");
         assertTrue(storage.metadata().isBlobLinked(RepoName.of("up/team/app"), digest));
+    }
+
+    @Test
+    void anIdleTimeoutClosesAStreamThatMadeNoProgressButNotARequestWaitingForTheUpstream() throws Exception {
+        byte[] body = random(4_000);
+        Digest digest = Digest.sha256(body);
+        ch.writeInbound(Harness.request(HttpMethod.GET, "/v2/up.test/team/app/blobs/" + digest),
+                new DefaultLastHttpContent());
+        ScriptedUpstream.Transfer t = upstream.nextTransfer();
+        ch.pipeline().fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertTrue(ch.isActive(), "waiting for the upstream's answer is not idle");
+        t.start(body.length);
+        assertEquals(200, drain().head.status().code());
+        ch.pipeline().fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertFalse(ch.isActive(), "a body that got no write through for the idle time");
+        t.sendAll(body, 2);
+        drain();
+        assertTrue(storage.blobs().stat(digest).isPresent(), "the download finished all the same");
     }
 
     @Test
