@@ -180,8 +180,6 @@ final class RegistryEndpoints {
             h.async(ex, () -> service.tags(p.repo(), t.n(), t.last()), list -> tags(t, list));
         } else if (route instanceof OciRoute.Referrers r && m.equals(HttpMethod.GET)) {
             hosted(ex, new OciRoute.Referrers(p.repo(), r.digest(), r.artifactType()));
-        } else if (read) {
-            throw OciError.METHOD_NOT_ALLOWED.exception(m + " is not supported here");
         } else {
             throw OciError.UNSUPPORTED.exception("repository " + p.upstreamRepo() + " is proxied from upstream '"
                     + p.upstream().name() + "' (" + p.upstream().url() + ") and read-only here;"

@@ -350,8 +350,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
-            // A request waiting on storage is not idle; only a quiet connection is closed.
-            if (current == null) {
+            // A request waiting on storage is not idle; only a quiet connection is closed. So is
+            // one whose streamed blob body has not got a write through for the whole idle time:
+            // a client that stopped reading (a stalled download fails sooner, by its own timeout).
+            if (current == null || current.streaming) {
                 ctx.close();
             }
             return;

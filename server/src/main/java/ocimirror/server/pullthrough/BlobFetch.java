@@ -19,6 +19,7 @@ import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import ocimirror.server.upstream.BlobSink;
 import ocimirror.server.upstream.UpstreamClient;
+import ocimirror.server.upstream.UpstreamException;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.blob.BlobWriter;
@@ -240,7 +241,12 @@ public final class BlobFetch {
             }
             failure = cause;
         }
-        log.info("download of {} abandoned: {}", digest, cause.toString());
+        if (cause instanceof UpstreamException u && u.kind() == UpstreamException.Kind.NOT_FOUND
+                || cause instanceof CancellationException) {
+            log.debug("download of {} abandoned: {}", digest, cause.toString());
+        } else {
+            log.info("download of {} abandoned: {}", digest, cause.toString());
+        }
         serial(() -> {
             if (writer != null) {
                 writer.abort();

@@ -59,11 +59,11 @@ record ManifestFacts(String mediaType, boolean index, List<Digest> blobs, Digest
         Map<String, String> annotations = new LinkedHashMap<>();
         JsonNode a = root.get("annotations");
         if (a != null && a.isObject()) {
-            a.fields().forEachRemaining(e -> {
+            for (Map.Entry<String, JsonNode> e : a.properties()) {
                 if (e.getValue().isTextual()) {
                     annotations.put(e.getKey(), e.getValue().asText());
                 }
-            });
+            }
         }
         return new ManifestFacts(mediaType, index, List.copyOf(blobs), subject.isEmpty() ? null : subject.get(0),
                 artifactType, annotations);

@@ -41,6 +41,11 @@ final class ManifestPuller {
     /** Tag resolutions of non-full clients, kept in memory only. */
     private static final int NARROW_TAGS = 10_000;
     private static final int NEGATIVE_ENTRIES = 100_000;
+    /**
+     * After an outage answer, stale tags of that upstream are served without asking it for this
+     * long: a blackholed upstream would otherwise cost every request a connect timeout.
+     */
+    static final Duration OUTAGE_HOLD = Duration.ofSeconds(10);
 
     private final BlobStore blobs;
     private final MetadataStore metadata;
@@ -52,6 +57,8 @@ final class ManifestPuller {
     private final ConcurrentHashMap<Key, CompletableFuture<ManifestContent>> inflight = new ConcurrentHashMap<>();
     private final Cache<Key, TagRecord> narrowTags;
     private final Cache<Key, Boolean> notFound;
+    /** Upstream name → epoch millis until which it is taken to be out. */
+    private final ConcurrentHashMap<String, Long> outUntil = new ConcurrentHashMap<>();
 
     /** A manifest request as far as caching goes: the local repository, the reference, the client's Accept class. */
     record Key(RepoName repo, String reference, String accept) {
@@ -164,6 +171,10 @@ final class ManifestPuller {
         if (fresh(rec, t)) {
             return CompletableFuture.completedFuture(local); // revalidated by the round just before
         }
+        if (clock.millis() < outUntil.getOrDefault(t.upstream().name(), Long.MIN_VALUE)) {
+            counters.staleServed.increment();
+            return CompletableFuture.completedFuture(local);
+        }
         counters.manifestHeads.increment();
         return clients.apply(t).headManifest(t.upstreamRepo(), ref, accept.forward()).handle((head, err) -> {
             if (err != null) {
@@ -190,10 +201,16 @@ final class ManifestPuller {
 
     private CompletableFuture<ManifestContent> fallback(Throwable err, RepoTarget.Proxied t, Reference ref, Key key,
                                                         ManifestContent stale) {
+        if (UpstreamFailures.isOutage(err)) {
+            long now = clock.millis();
+            Long before = outUntil.put(t.upstream().name(), now + OUTAGE_HOLD.toMillis());
+            if (before == null || before < now) { // once per outage, not once per request
+                log.warn("upstream '{}' is out ({}); serving cached manifests without revalidating them for {} s",
+                        t.upstream().name(), UpstreamFailures.unwrap(err).getMessage(), OUTAGE_HOLD.toSeconds());
+            }
+        }
         if (stale != null && UpstreamFailures.isOutage(err)) {
             counters.staleServed.increment();
-            log.warn("upstream '{}' out ({}): serving cached {} of {}", t.upstream().name(),
-                    UpstreamFailures.unwrap(err).getMessage(), stale.digest(), describe(t, ref));
             return CompletableFuture.completedFuture(stale);
         }
         if (UpstreamFailures.isNotFound(err)) {

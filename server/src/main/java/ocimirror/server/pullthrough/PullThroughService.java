@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  *       asking the upstream. An older one is revalidated with a {@code HEAD}: the same digest
  *       renews it; another digest (or none) is fetched with a {@code GET}. When the upstream is
  *       out (unreachable, 5xx, 429, timeout) the cached copy is served anyway and counted in
- *       {@link PullThroughStats#staleServed()}.
+ *       {@link PullThroughStats#staleServed()}; for a few seconds after such an answer that
+ *       upstream's stale tags are served without asking it (a blackholed upstream would
+ *       otherwise cost every request a connect timeout).
  *   <li>Accept: the client's {@code Accept} is forwarded as it is, and the cache is keyed so that
  *       a client gets what the upstream would give it. Tag records in the metadata store hold the
  *       answer to <em>full</em> clients (those accepting all four manifest and index types, see

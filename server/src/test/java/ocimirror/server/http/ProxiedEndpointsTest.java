@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -210,6 +211,24 @@ class ProxiedEndpointsTest {
     }
 
     @Test
+    void anIdleTimeoutClosesAStreamThatMadeNoProgressButNotARequestWaitingForTheUpstream() throws Exception {
+        byte[] body = random(4_000);
+        Digest digest = Digest.sha256(body);
+        ch.writeInbound(Harness.request(HttpMethod.GET, "/v2/up.test/team/app/blobs/" + digest),
+                new DefaultLastHttpContent());
+        ScriptedUpstream.Transfer t = upstream.nextTransfer();
+        ch.pipeline().fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertTrue(ch.isActive(), "waiting for the upstream's answer is not idle");
+        t.start(body.length);
+        assertEquals(200, drain().head.status().code());
+        ch.pipeline().fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertFalse(ch.isActive(), "a body that got no write through for the idle time");
+        t.sendAll(body, 2);
+        drain();
+        assertTrue(storage.blobs().stat(digest).isPresent(), "the download finished all the same");
+    }
+
+    @Test
     void aRangeOfADownloadingBlobIsServedAsSoonAsItArrived() throws Exception {
         byte[] body = random(2_000);
         Digest digest = Digest.sha256(body);
@@ -241,6 +260,22 @@ class ProxiedEndpointsTest {
         Written tailEnd = drain();
         assertArrayEquals(new byte[] {body[1999]}, tailEnd.body);
         assertTrue(tailEnd.last);
+        assertEquals(1, upstream.blobFetches.get());
+    }
+
+    @Test
+    void aBlobPulledThroughCanBeMountedIntoAHostedRepositoryByItsProxiedName() throws Exception {
+        byte[] body = random(3_000);
+        Digest digest = Digest.sha256(body);
+        ch.writeInbound(Harness.request(HttpMethod.GET, "/v2/up.test/team/app/blobs/" + digest),
+                new DefaultLastHttpContent());
+        upstream.nextTransfer().serve(body, 3);
+        assertArrayEquals(body, drain().body);
+
+        Written mounted = send(Harness.request(HttpMethod.POST, "/v2/local/copy/blobs/uploads/?mount=" + digest
+                + "&from=up.test/team/app"));
+        assertEquals(201, mounted.head.status().code());
+        assertTrue(storage.metadata().isBlobLinked(RepoName.of("local/copy"), digest));
         assertEquals(1, upstream.blobFetches.get());
     }
 

@@ -215,6 +215,16 @@ class PullThroughServiceTest {
             clock.advance(TTL.plusSeconds(1));
             assertEquals(digest, get("app", "v1", FULL).digest());
             assertEquals(1, service.stats().staleServed());
+            long heads = service.stats().manifestHeads();
+            // Right after an outage answer the upstream is not asked again...
+            assertEquals(digest, get("app", "v1", FULL).digest());
+            assertEquals(2, service.stats().staleServed());
+            assertEquals(heads, service.stats().manifestHeads());
+            // ...but a little later it is.
+            clock.advance(Duration.ofSeconds(11));
+            assertEquals(digest, get("app", "v1", FULL).digest());
+            assertEquals(3, service.stats().staleServed());
+            assertEquals(heads + 1, service.stats().manifestHeads());
             // By digest: stored, so no upstream needed either.
             assertEquals(digest, service.manifest(target("app"), new Reference.ByDigest(digest), FULL)
                     .get(5, TimeUnit.SECONDS).digest());
