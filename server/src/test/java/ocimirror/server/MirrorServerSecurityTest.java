@@ -11,9 +11,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,13 +19,12 @@ import java.util.Base64;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import ocimirror.config.AuthConfig;
 import ocimirror.config.MirrorConfig;
-import ocimirror.config.TlsConfig;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.config.pki.Pem;
 import ocimirror.testing.Commands;
+import ocimirror.testing.TlsTrust;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,7 +52,7 @@ class MirrorServerSecurityTest {
         Commands.check("htpasswd", "-B", "-b", "-c", htpasswd.toString(), "ci", "ci-pw");
         Commands.check("htpasswd", "-B", "-b", htpasswd.toString(), "node", "node-pw");
         server = MirrorServer.start(config(), Clock.systemUTC(), RELOAD);
-        trusting = trusting(Pem.readCertificate(dir.resolve("data/pki/ca.crt")));
+        trusting = TlsTrust.trusting(dir.resolve("data/pki/ca.crt"));
         client = HttpClient.newBuilder().sslContext(trusting).connectTimeout(Duration.ofSeconds(5)).build();
     }
 
@@ -142,11 +139,7 @@ class MirrorServerSecurityTest {
     }
 
     private X509Certificate servedLeaf() throws Exception {
-        try (SSLSocket s = (SSLSocket) trusting(Pem.readCertificate(dir.resolve("data/pki/ca.crt"))).getSocketFactory()
-                .createSocket("127.0.0.1", server.localAddress().getPort())) {
-            s.startHandshake();
-            return (X509Certificate) s.getSession().getPeerCertificates()[0];
-        }
+        return TlsTrust.servedLeaf(TlsTrust.trusting(dir.resolve("data/pki/ca.crt")), server.localAddress().getPort());
     }
 
     private HttpResponse<String> send(String method, String path, String authorization) throws Exception {
@@ -163,16 +156,5 @@ class MirrorServerSecurityTest {
     private static String basic(String user, String password) {
         return "Authorization: Basic " + Base64.getEncoder().encodeToString((user + ":" + password)
                 .getBytes(StandardCharsets.UTF_8)) + "\r\n";
-    }
-
-    static SSLContext trusting(X509Certificate ca) throws Exception {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", ca);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ssl = SSLContext.getInstance("TLS");
-        ssl.init(null, tmf.getTrustManagers(), null);
-        return ssl;
     }
 }
