@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.testing.DockerRegistry;
 import ocimirror.testing.OciLayoutBuilder;
@@ -60,7 +61,8 @@ class MirrorServerPullThroughTest {
                 "docker://" + upstream.hostPort() + "/team/app:1", "--preserve-digests");
         UpstreamConfig up = UpstreamConfig.builder("up", upstream.url()).plainHttp(true).aliases("up.test").build();
         MirrorConfig config = new MirrorConfig(new MirrorConfig.Listen("127.0.0.1", 0), tmp.resolve("mirror"),
-                null, null, List.of(up), List.of("local"), new MirrorConfig.PullThrough(false, null));
+                null, null, List.of(up), List.of("local"), new MirrorConfig.PullThrough(false, null),
+                TlsConfig.off(), null);
         mirror = MirrorServer.start(config);
         base = "127.0.0.1:" + mirror.localAddress().getPort();
     }
