@@ -11,9 +11,9 @@ import java.util.regex.Pattern;
  * {@code 500ms}, {@code 2d}, ISO-8601 ({@code PT10M}), or a plain number of seconds (a YAML
  * integer or a string of digits).
  */
-final class Durations {
+public final class Durations {
 
-    static final String EXPECTED = "expected a duration such as 30s, 10m, 1h, PT10M or a number of seconds";
+    public static final String EXPECTED = "expected a duration such as 30s, 10m, 1h, PT10M or a number of seconds";
 
     private static final Pattern UNITS = Pattern.compile("(?:[0-9]+(?:ms|s|m|h|d))+");
     private static final Pattern PART = Pattern.compile("([0-9]+)(ms|s|m|h|d)");
@@ -25,7 +25,7 @@ final class Durations {
      * @param value what Jackson read: an Integer, Long or String (anything else is refused)
      * @throws IllegalArgumentException with a message fit to follow the field path
      */
-    static Duration parse(Object value) {
+    public static Duration parse(Object value) {
         Duration d;
         try {
             if (value instanceof Integer || value instanceof Long) {

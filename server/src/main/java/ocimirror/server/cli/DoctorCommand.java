@@ -5,18 +5,16 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
+import ocimirror.config.Durations;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.server.doctor.Doctor;
@@ -42,7 +40,6 @@ import picocli.CommandLine.Option;
                 "  ocimirror doctor --config config.yaml --upstream corp --repo team/app:1.0"})
 public final class DoctorCommand implements Callable<Integer> {
     static final int EXIT_USAGE = 2;
-    private static final Pattern UNITS = Pattern.compile("([0-9]{1,9})(ms|s|m)");
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -65,7 +62,7 @@ public final class DoctorCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--name", paramLabel = "HOST", description = "A host name or address clients use for the mirror;"
-            + " its certificate must cover it. Repeatable.")
+            + " its certificate must cover it. Repeatable (default: the config's tls.hostNames).")
     List<String> names = new ArrayList<>();
 
     @Option(names = "--cert", paramLabel = "FILE", description = "The mirror's certificate file to check instead"
@@ -86,11 +83,16 @@ public final class DoctorCommand implements Callable<Integer> {
         try {
             MirrorConfig cfg = config == null ? MirrorConfig.embedded() : ConfigLoader.load(config);
             Path dataDir = data != null ? data : cfg.dataDir();
-            boolean checkMirror = upstream == null || !names.isEmpty() || cert != null;
-            Path mirrorCert = !checkMirror ? null
-                    : cert != null ? cert : dataDir.resolve("pki").resolve(CertificateAuthority.SERVER_CERT_FILE);
+            TlsConfig tls = cfg.tls();
+            // The names clients use default to the ones the certificate is configured for; a mirror
+            // serving plain HTTP has no certificate to check unless one is named.
+            List<String> clientNames = names.isEmpty() ? tls.hostNames() : names;
+            boolean checkMirror = cert != null || (tls.enabled() && (upstream == null || !names.isEmpty()));
+            Path served = tls.mode() == TlsConfig.Mode.FILES && tls.certFile() != null ? tls.certFile()
+                    : dataDir.resolve("pki").resolve(CertificateAuthority.SERVER_CERT_FILE);
+            Path mirrorCert = !checkMirror ? null : cert != null ? cert : served;
             Doctor.Options options = new Doctor.Options(Optional.ofNullable(upstream), parseTimeout(timeout),
-                    Optional.ofNullable(repo), mirrorCert, cert != null, names);
+                    Optional.ofNullable(repo), mirrorCert, cert != null || tls.certFile() != null, clientNames);
             doctor = new Doctor(cfg.upstreams(), options, clock, u -> client(u, group, clock));
         } catch (ConfigException | IllegalArgumentException e) {
             err.println("ocimirror doctor: " + e.getMessage());
@@ -122,24 +124,15 @@ public final class DoctorCommand implements Callable<Integer> {
         return NettyUpstreamClient.create(u, group[0], clock);
     }
 
-    /** {@code 500ms}, {@code 10s}, {@code 1m}, a plain number of seconds, or ISO-8601 ({@code PT10S}). */
+    /** As in the configuration file: {@code 500ms}, {@code 10s}, {@code 1m}, seconds, or ISO-8601. */
     static Duration parseTimeout(String s) {
-        String t = s.trim().toLowerCase(Locale.ROOT);
         try {
-            if (t.matches("[0-9]{1,9}")) {
-                return Duration.ofSeconds(Long.parseLong(t));
+            Duration d = Durations.parse(s);
+            if (d.isZero()) {
+                throw new IllegalArgumentException("must be positive");
             }
-            Matcher m = UNITS.matcher(t);
-            if (m.matches()) {
-                long n = Long.parseLong(m.group(1));
-                return switch (m.group(2)) {
-                    case "ms" -> Duration.ofMillis(n);
-                    case "s" -> Duration.ofSeconds(n);
-                    default -> Duration.ofMinutes(n);
-                };
-            }
-            return Duration.parse(s.trim().toUpperCase(Locale.ROOT));
-        } catch (DateTimeParseException e) {
+            return d;
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--timeout: '" + s + "' is not a duration such as 500ms, 10s or 1m");
         }
     }
