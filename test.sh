@@ -13,15 +13,16 @@ declare -A PACKAGE_OF=(
   [docker-registry]=docker-registry
   [htpasswd]=apache2-utils
   [openssl]=openssl
+  [curl]=curl
   [nginx]=nginx-light
   [mvn]=maven
   [java]=openjdk-17-jdk-headless
   [javac]=openjdk-17-jdk-headless
 )
-E2E_PACKAGES=(skopeo containerd docker-registry apache2-utils openssl nginx-light)
+E2E_PACKAGES=(skopeo containerd docker-registry apache2-utils openssl nginx-light curl)
 
 missing_programs=()
-for program in skopeo containerd ctr docker-registry htpasswd openssl nginx mvn java javac; do
+for program in skopeo containerd ctr docker-registry htpasswd openssl nginx curl mvn java javac; do
   command -v "$program" >/dev/null 2>&1 || missing_programs+=("$program")
 done
 
