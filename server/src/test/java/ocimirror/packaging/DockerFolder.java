@@ -118,6 +118,12 @@ final class DockerFolder {
         return ConfigLoader.load(docker().resolve("config/config.yaml"));
     }
 
+    /** Each upstream as "name url [aliases] default?": what decides where a request goes. */
+    static List<String> routing(MirrorConfig config) {
+        return config.upstreams().stream()
+                .map(u -> u.name() + " " + u.url() + " " + u.aliases() + (u.isDefault() ? " default" : "")).toList();
+    }
+
     /** A CA in {@code data/pki}, created the way {@code serve} creates it on its first start. */
     static Path generatedCa(Path data) throws IOException {
         CertificateAuthority.loadOrCreate(data.resolve("pki"), KeyAlgorithm.EC_P256, Clock.systemUTC());
