@@ -121,6 +121,7 @@ public final class PrefetchCommand implements Callable<Integer> {
         }
         for (MirrorPuller.Failed f : r.failed()) {
             out.println("FAILED " + f.image() + ": " + f.reason());
+            out.flush();
         }
         out.println("prefetch: " + r.pulled().size() + " of " + names.size() + " images, " + r.blobs() + " blobs, "
                 + Sizes.of(r.bytes()) + " through " + mirror);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -22,6 +23,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import javax.net.ssl.SSLException;
 import ocimirror.server.image.ImageManifest;
 import ocimirror.server.image.ImageName;
 import ocimirror.server.image.Platform;
@@ -141,7 +143,7 @@ public final class MirrorPuller {
         if (m.parsed().index()) {
             List<ImageManifest.Descriptor> children = m.parsed().manifests(platform);
             if (children.isEmpty() && depth == 0) {
-                throw new IOException(image + ": no " + (platform == null ? "manifests" : platform + " image")
+                throw new IOException("no " + (platform == null ? "manifests" : platform + " image")
                         + " in its index (it has " + m.parsed().platforms() + ")");
             }
             for (ImageManifest.Descriptor child : children) {
@@ -159,17 +161,17 @@ public final class MirrorPuller {
 
     private Fetched manifest(ImageName image, String repoPath, String ns, Reference ref) throws IOException,
             InterruptedException {
-        HttpResponse<byte[]> r = http.send(request(repoPath, "manifests", ref.toString(), ns)
+        HttpResponse<byte[]> r = send(request(repoPath, "manifests", ref.toString(), ns)
                 .header("Accept", ACCEPT).timeout(MANIFEST_TIMEOUT).build(), HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() != 200) {
-            throw new IOException(image + ": manifest " + ref + ": " + describe(r.statusCode(), r.body()));
+            throw new IOException("manifest " + ref + ": " + describe(r.statusCode(), r.body()));
         }
         byte[] body = r.body();
         Digest digest = Digest.sha256(body);
         if (ref instanceof Reference.ByDigest d) {
             digest = d.digest();
             if (!Digest.of(digest.algorithm(), body).equals(digest)) {
-                throw new IOException(image + ": the mirror sent manifest " + ref + " with other content");
+                throw new IOException("the mirror sent manifest " + ref + " with other content");
             }
         } else {
             String header = r.headers().firstValue("Docker-Content-Digest").orElse(null);
@@ -180,18 +182,18 @@ public final class MirrorPuller {
         try {
             return new Fetched(digest, ImageManifest.parse(body, r.headers().firstValue("Content-Type").orElse(null)));
         } catch (IllegalArgumentException e) {
-            throw new IOException(image + ": manifest " + ref + ": " + e.getMessage());
+            throw new IOException("manifest " + ref + ": " + e.getMessage());
         }
     }
 
     /** Reads the blob to its end, checking its digest; returns its size. */
     private long blob(Blob b, Progress progress) throws IOException, InterruptedException {
         Digest digest = b.descriptor().digest();
-        HttpResponse<InputStream> r = http.send(request(b.repoPath(), "blobs", digest.toString(), b.ns()).build(),
+        HttpResponse<InputStream> r = send(request(b.repoPath(), "blobs", digest.toString(), b.ns()).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = r.body()) {
             if (r.statusCode() != 200) {
-                throw new IOException(b.image() + ": blob " + digest + ": " + describe(r.statusCode(),
+                throw new IOException("blob " + digest + ": " + describe(r.statusCode(),
                         in.readNBytes(64 * 1024)));
             }
             MessageDigest md = digest.algorithm().newMessageDigest();
@@ -203,9 +205,22 @@ public final class MirrorPuller {
                 progress.advance(k);
             }
             if (!Digest.fromHash(digest.algorithm(), md.digest()).equals(digest)) {
-                throw new IOException(b.image() + ": blob " + digest + " arrived with other content");
+                throw new IOException("blob " + digest + " arrived with other content");
             }
             return n;
+        }
+    }
+
+    /** Sends, turning the usual failures into what to do about them. */
+    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) throws IOException,
+            InterruptedException {
+        try {
+            return http.send(request, handler);
+        } catch (SSLException e) {
+            throw new IOException("TLS with the mirror failed (" + e.getMessage() + "): trust its CA with --ca-file"
+                    + " (ocimirror ca export --format pem), or use --insecure", e);
+        } catch (ConnectException e) {
+            throw new IOException("cannot connect to the mirror at " + base + " (" + e + ")", e);
         }
     }
 
