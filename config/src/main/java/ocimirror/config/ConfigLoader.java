@@ -162,9 +162,10 @@ public final class ConfigLoader {
         if (raw.pullThrough() != null) {
             PullThroughSection r = raw.pullThrough();
             List<String> prefetch = r.prefetch() == null ? List.of() : r.prefetch();
-            if (prefetch.contains(null)) {
-                throw new ConfigException(source + ": pullThrough.prefetch[" + prefetch.indexOf(null)
-                        + "]: expected a string");
+            for (int i = 0; i < prefetch.size(); i++) {
+                if (prefetch.get(i) == null) {
+                    throw new ConfigException(source + ": pullThrough.prefetch[" + i + "]: expected a string");
+                }
             }
             try {
                 pt = new MirrorConfig.PullThrough(
