@@ -22,25 +22,32 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * sought, and the entry order is the producer's (index.json may come last). Every regular file
  * streams into its own ingest file of the blob store, hashed on the way; those the bundle's
  * metadata names are committed later (a rename, no second copy), the rest are discarded on
- * {@link #close}. Symbolic and hard links (older {@code docker save} links shared layers) are
- * followed inside the archive.
+ * {@link #close}. Small files (JSON: manifests, configs, docker save's per-layer metadata) are
+ * kept in memory instead, so that a bundle of many images holds an open file per large blob
+ * only. Symbolic and hard links (older {@code docker save} links shared layers) are followed
+ * inside the archive.
  */
 final class TarBundle implements BundleFiles {
     private static final int BUFFER = 1 << 16;
     private static final int MAX_LINK_HOPS = 8;
+    /** Files up to this size stay in memory. */
+    private static final int SMALL = 64 * 1024;
 
     private final String name;
+    private final BlobStore blobs;
     private final Map<String, BlobWriter> staged = new HashMap<>();
+    private final Map<String, byte[]> small = new HashMap<>();
     private final Map<String, String> links = new HashMap<>();
     private final Map<String, BlobInfo> committed = new HashMap<>();
 
-    private TarBundle(String name) {
+    private TarBundle(String name, BlobStore blobs) {
         this.name = name;
+        this.blobs = blobs;
     }
 
     /** Reads all of {@code file} into the ingest area of {@code blobs}; {@code progress} counts archive bytes. */
     static TarBundle stage(Path file, BlobStore blobs, Progress progress) throws IOException {
-        TarBundle bundle = new TarBundle(String.valueOf(file.getFileName()));
+        TarBundle bundle = new TarBundle(String.valueOf(file.getFileName()), blobs);
         progress.total(Files.size(file));
         try (InputStream raw = new Counting(Files.newInputStream(file), progress);
              TarArchiveInputStream tar = new TarArchiveInputStream(Compression.open(raw))) {
@@ -60,12 +67,13 @@ final class TarBundle implements BundleFiles {
                 } else if (e.isLink()) {
                     bundle.link(path, BundleFiles.normalize(e.getLinkName()));
                 } else if (e.isFile()) {
-                    BlobWriter w = blobs.newWriter(Digest.Algorithm.SHA256);
-                    BlobWriter before = bundle.staged.put(path, w);
-                    if (before != null) {
-                        before.abort(); // a later entry of the same name replaces it, as tar extracts
+                    bundle.forget(path); // a later entry of the same name replaces it, as tar extracts
+                    if (e.getSize() <= SMALL) {
+                        bundle.small.put(path, tar.readAllBytes());
+                        continue;
                     }
-                    bundle.links.remove(path);
+                    BlobWriter w = blobs.newWriter(Digest.Algorithm.SHA256);
+                    bundle.staged.put(path, w);
                     for (int n; (n = tar.read(buf)) > 0; ) {
                         w.write(ByteBuffer.wrap(buf, 0, n));
                     }
@@ -86,11 +94,17 @@ final class TarBundle implements BundleFiles {
 
     private void link(String path, String target) {
         if (target != null) {
+            forget(path);
             links.put(path, target);
-            BlobWriter w = staged.remove(path);
-            if (w != null) {
-                w.abort();
-            }
+        }
+    }
+
+    private void forget(String path) {
+        links.remove(path);
+        small.remove(path);
+        BlobWriter w = staged.remove(path);
+        if (w != null) {
+            w.abort();
         }
     }
 
@@ -110,7 +124,7 @@ final class TarBundle implements BundleFiles {
     @Override
     public boolean exists(String path) {
         String p = resolve(path);
-        return p != null && (staged.containsKey(p) || committed.containsKey(p));
+        return p != null && (staged.containsKey(p) || small.containsKey(p) || committed.containsKey(p));
     }
 
     @Override
@@ -123,6 +137,9 @@ final class TarBundle implements BundleFiles {
         if (done != null) {
             return done.size();
         }
+        if (small.containsKey(p)) {
+            return small.get(p).length;
+        }
         BlobWriter w = staged.get(p);
         return w == null ? -1 : w.size();
     }
@@ -130,6 +147,9 @@ final class TarBundle implements BundleFiles {
     @Override
     public byte[] read(String path, int max) throws IOException {
         String p = resolve(path);
+        if (p != null && small.containsKey(p)) {
+            return small.get(p);
+        }
         BlobInfo done = p == null ? null : committed.get(p);
         BlobWriter w = p == null ? null : staged.get(p);
         if (done == null && w == null) {
@@ -153,11 +173,20 @@ final class TarBundle implements BundleFiles {
             }
             return done;
         }
+        byte[] bytes = p == null ? null : small.get(p);
         BlobWriter w = p == null ? null : staged.remove(p);
-        if (w == null) {
+        if (w == null && bytes == null) {
             throw new BundleException(name + ": no file " + path);
         }
-        BlobInfo info = w.commit(expected, expectedSize);
+        BlobInfo info;
+        if (bytes != null) {
+            if (expectedSize >= 0 && bytes.length != expectedSize) {
+                throw OciError.SIZE_INVALID.exception("expected " + expectedSize + " bytes, got " + bytes.length);
+            }
+            info = blobs.put(bytes, expected);
+        } else {
+            info = w.commit(expected, expectedSize);
+        }
         committed.put(p, info);
         progress.advance(info.size());
         return info;
@@ -167,6 +196,7 @@ final class TarBundle implements BundleFiles {
     public void close() {
         staged.values().forEach(BlobWriter::abort);
         staged.clear();
+        small.clear();
     }
 
     /** Counts the archive's bytes as they are read, compressed or not. */
