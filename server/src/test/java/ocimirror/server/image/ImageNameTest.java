@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ImageNameTest {
-    static final String DIGEST = "sha256:" + "b".repeat(64);
+    static final String DIGEST = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     final UpstreamRouter router;
 
     ImageNameTest() {
