@@ -89,6 +89,9 @@ public final class Exporter {
         }
         long total = content.values().stream().mapToLong(BlobInfo::size).sum();
         Path dir = out.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new BundleException(out + ": the directory " + dir + " does not exist");
+        }
         Path tmp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".part");
         try {
             try (Progress p = progress.apply("export");

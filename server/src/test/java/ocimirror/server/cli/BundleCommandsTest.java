@@ -106,6 +106,16 @@ class BundleCommandsTest {
     }
 
     @Test
+    void configCheckShowsThePrefetchList() throws Exception {
+        Path withList = Files.writeString(tmp.resolve("prefetch.yaml"), Files.readString(config)
+                + "pullThrough:\n  prefetch: [gcr.io/team/app:1, gcr.io/team/tool:2]\n");
+        Bundles.Cli r = Bundles.ocimirror("config", "check", withList.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("pullThrough: prefetchLayers=true negativeCacheTtl=30s"
+                + " prefetch=gcr.io/team/app:1,gcr.io/team/tool:2"), r.toString());
+    }
+
+    @Test
     void helpListsTheBundleCommands() {
         Bundles.Cli r = Bundles.ocimirror("--help");
         for (String c : List.of("import", "export", "prefetch")) {
