@@ -52,7 +52,7 @@ import java.util.stream.Collectors;
  *     timeouts: {connect: 10s, firstByte: 30s, idle: 60s}
  *     maxRetries: 2
  * hosted: [local]
- * pullThrough: {prefetchLayers: true, negativeCacheTtl: 30s}
+ * pullThrough: {prefetchLayers: true, negativeCacheTtl: 30s, prefetch: [gcr.io/team/app:1]}
  * tls:                              # absent: mode generate (HTTPS, CA under &lt;data&gt;/pki)
  *   mode: generate                  # generate | files | off
  *   hostNames: [mirror.example.com] # files: relative to this file, see TlsConfig
@@ -161,10 +161,21 @@ public final class ConfigLoader {
         MirrorConfig.PullThrough pt = d.pullThrough();
         if (raw.pullThrough() != null) {
             PullThroughSection r = raw.pullThrough();
-            pt = new MirrorConfig.PullThrough(
-                    r.prefetchLayers() == null ? pt.prefetchLayers() : r.prefetchLayers(),
-                    r.negativeCacheTtl() == null ? pt.negativeCacheTtl()
-                            : reader.duration("pullThrough.negativeCacheTtl", r.negativeCacheTtl()));
+            List<String> prefetch = r.prefetch() == null ? List.of() : r.prefetch();
+            for (int i = 0; i < prefetch.size(); i++) {
+                if (prefetch.get(i) == null) {
+                    throw new ConfigException(source + ": pullThrough.prefetch[" + i + "]: expected a string");
+                }
+            }
+            try {
+                pt = new MirrorConfig.PullThrough(
+                        r.prefetchLayers() == null ? pt.prefetchLayers() : r.prefetchLayers(),
+                        r.negativeCacheTtl() == null ? pt.negativeCacheTtl()
+                                : reader.duration("pullThrough.negativeCacheTtl", r.negativeCacheTtl()),
+                        prefetch);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
         }
         TlsAuthReader security = new TlsAuthReader(source, reader);
         TlsConfig tls = security.tls(raw.tls());
@@ -241,7 +252,7 @@ public final class ConfigLoader {
                       TlsAuthReader.AuthSection auth) {
     }
 
-    record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl) {
+    record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl, List<String> prefetch) {
     }
 
     record StorageSection(Boolean deleteEnabled) {

@@ -175,15 +175,33 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     /**
      * @param prefetchLayers   after fetching an image manifest, fetch its layers in the background
      * @param negativeCacheTtl how long an upstream 404 is remembered (zero: not at all)
+     * @param prefetch         images (as clients name them: {@code gcr.io/team/app:1}) pulled
+     *                         through in the background at every start, all platforms
      */
-    public record PullThrough(boolean prefetchLayers, Duration negativeCacheTtl) {
+    public record PullThrough(boolean prefetchLayers, Duration negativeCacheTtl, List<String> prefetch) {
         public static final Duration DEFAULT_NEGATIVE_CACHE_TTL = Duration.ofSeconds(30);
+        // A loose image reference ([host[:port]/]path[:tag][@digest]): typos fail at load, the server parses it fully.
+        private static final Pattern IMAGE = Pattern.compile("(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
+                + "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+                + "(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)?");
 
         public PullThrough {
             negativeCacheTtl = negativeCacheTtl == null ? DEFAULT_NEGATIVE_CACHE_TTL : negativeCacheTtl;
             if (negativeCacheTtl.isNegative()) {
                 throw new IllegalArgumentException("pullThrough.negativeCacheTtl: must not be negative");
             }
+            prefetch = prefetch == null ? List.of() : List.copyOf(prefetch);
+            for (int i = 0; i < prefetch.size(); i++) {
+                if (!IMAGE.matcher(prefetch.get(i)).matches()) {
+                    throw new IllegalArgumentException("pullThrough.prefetch[" + i + "]: '" + prefetch.get(i)
+                            + "' is not an image name such as gcr.io/team/app:1 or nginx");
+                }
+            }
+        }
+
+        /** No prefetch list. */
+        public PullThrough(boolean prefetchLayers, Duration negativeCacheTtl) {
+            this(prefetchLayers, negativeCacheTtl, List.of());
         }
 
         public static PullThrough defaults() {

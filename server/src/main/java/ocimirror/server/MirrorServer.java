@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.auth.HtpasswdAuthenticator;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
+import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.UpstreamRouter;
@@ -64,17 +65,19 @@ public final class MirrorServer implements AutoCloseable {
     private final ThreadPoolExecutor storageExecutor;
     private final Upstreams upstreams;
     private final Security security;
+    private final StartupPrefetch prefetch;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
-                         EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel) {
+                         StartupPrefetch prefetch, EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
         this.security = security;
+        this.prefetch = prefetch;
         this.boss = boss;
         this.workers = workers;
         this.serverChannel = serverChannel;
@@ -231,7 +234,10 @@ public final class MirrorServer implements AutoCloseable {
             if (router.proxies()) {
                 log.info("proxying {} (hosted namespaces: {})", router.selectors(), config.hosted());
             }
-            return new MirrorServer(storage, executor, upstreams, security, boss, workers, channel);
+            // pullThrough.prefetch: warmed in the background once the server serves.
+            StartupPrefetch prefetch = upstreams.pullThrough() == null || config.pullThrough().prefetch().isEmpty()
+                    ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch()).start();
+            return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel);
         } catch (Exception | Error e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -258,6 +264,11 @@ public final class MirrorServer implements AutoCloseable {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
+    /** The background prefetch of {@code pullThrough.prefetch}, or null when there is none. */
+    public StartupPrefetch startupPrefetch() {
+        return prefetch;
+    }
+
     /** {@code https}, or {@code http} when TLS is off. */
     public String scheme() {
         return security.scheme();
@@ -275,6 +286,9 @@ public final class MirrorServer implements AutoCloseable {
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         } finally {
+            if (prefetch != null) {
+                prefetch.close();
+            }
             try {
                 upstreams.close();
             } catch (RuntimeException e) {

@@ -62,7 +62,9 @@ final class ConfigCommand implements Runnable {
                                 + (cfg.defaultUpstream().isPresent() ? ""
                                 : "; no default upstream: names that select none are hosted"));
                 out.println("pullThrough: prefetchLayers=" + cfg.pullThrough().prefetchLayers()
-                        + " negativeCacheTtl=" + format(cfg.pullThrough().negativeCacheTtl()));
+                        + " negativeCacheTtl=" + format(cfg.pullThrough().negativeCacheTtl())
+                        + (cfg.pullThrough().prefetch().isEmpty() ? ""
+                        : " prefetch=" + String.join(",", cfg.pullThrough().prefetch())));
                 out.println(SecurityLines.tls(cfg));
                 out.println(SecurityLines.auth(cfg.auth()));
                 out.println(file + ": OK");

@@ -3,8 +3,6 @@ package ocimirror.server.pullthrough;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,10 +17,7 @@ import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamManifest;
-import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
-import ocimirror.storage.meta.BlobRecord;
-import ocimirror.storage.meta.ManifestRecord;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.TagRecord;
 import ocimirror.storage.oci.Digest;
@@ -51,6 +46,7 @@ final class ManifestPuller {
     private final MetadataStore metadata;
     private final Executor storage;
     private final Clock clock;
+    private final CacheRecords records;
     private final Counters counters;
     private final Function<RepoTarget.Proxied, UpstreamClient> clients;
     private final Consumer<Fetched> onFetched;
@@ -74,6 +70,7 @@ final class ManifestPuller {
         this.metadata = metadata;
         this.storage = storage;
         this.clock = clock;
+        this.records = new CacheRecords(blobs, metadata, clock);
         this.counters = counters;
         this.clients = clients;
         this.onFetched = onFetched;
@@ -252,18 +249,8 @@ final class ManifestPuller {
             digest = Digest.sha256(body);
         }
         ManifestFacts facts = ManifestFacts.of(body, m.contentType());
-        BlobInfo info;
-        try {
-            info = blobs.put(body, digest);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        ManifestContent content = records.storeManifest(t.repo(), digest, body, facts);
         long now = clock.millis();
-        if (metadata.getBlob(digest).isEmpty()) {
-            metadata.putBlob(new BlobRecord(digest, body.length, facts.mediaType(), now, now));
-        }
-        metadata.putManifest(t.repo(), new ManifestRecord(digest, facts.mediaType(), body.length, facts.subject(),
-                facts.artifactType(), facts.annotations()));
         if (ref instanceof Reference.Tag tag) {
             TagRecord rec = new TagRecord(digest, facts.mediaType(), body.length, now, now);
             // Only a full client's answer is the tag's true object; a narrower one stays in memory.
@@ -274,7 +261,7 @@ final class ManifestPuller {
             }
         }
         onFetched.accept(new Fetched(t, facts));
-        return new ManifestContent(digest, facts.mediaType(), info);
+        return content;
     }
 
     private static void verify(RepoTarget.Proxied t, Reference ref, Digest expected, byte[] body, String what) {

@@ -17,7 +17,6 @@ import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
-import ocimirror.storage.meta.BlobRecord;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
@@ -79,6 +78,7 @@ public final class PullThroughService implements AutoCloseable {
     private final Executor storage;
     private final Clock clock;
     private final Settings settings;
+    private final CacheRecords records;
     private final Counters counters = new Counters();
     private final InflightFetches fetches;
     private final ManifestPuller manifests;
@@ -115,6 +115,7 @@ public final class PullThroughService implements AutoCloseable {
         this.storage = requireNonNull(storage, "storage");
         this.clock = requireNonNull(clock, "clock");
         this.settings = requireNonNull(settings, "settings");
+        this.records = new CacheRecords(blobs, metadata, clock);
         this.fetches = new InflightFetches(blobs, storage, this::recordBlob);
         this.prefetcher = new Prefetcher(settings.prefetchParallelism(), PREFETCH_QUEUE, storage, this::prefetchOne);
         this.manifests = new ManifestPuller(blobs, metadata, storage, clock, settings.negativeCacheTtl(), counters,
@@ -215,10 +216,7 @@ public final class PullThroughService implements AutoCloseable {
 
     /** Records a committed download in the metadata; storage thread. */
     private void recordBlob(BlobInfo info) {
-        if (metadata.getBlob(info.digest()).isEmpty()) {
-            long now = clock.millis();
-            metadata.putBlob(new BlobRecord(info.digest(), info.size(), null, now, now));
-        }
+        records.recordBlob(info, null);
     }
 
     /** Links {@code digest} into {@code repo} (which repository may serve it, for GC later) unless it is. */

@@ -1,0 +1,40 @@
+package ocimirror.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** {@code pullThrough.prefetch}: the images warmed at start. */
+class PrefetchConfigTest {
+
+    @Test
+    void imagesAreReadAsWritten() throws ConfigException {
+        MirrorConfig c = ConfigLoader.parse("pullThrough:\n  prefetch: [gcr.io/team/app:1, nginx,"
+                + " 'registry.corp:5000/team/x@sha256:" + "a".repeat(64) + "']\n", "m.yaml", false);
+        assertEquals(List.of("gcr.io/team/app:1", "nginx", "registry.corp:5000/team/x@sha256:" + "a".repeat(64)),
+                c.pullThrough().prefetch());
+        assertTrue(c.pullThrough().prefetchLayers(), "the other keys keep their defaults");
+    }
+
+    @Test
+    void noListIsAnEmptyOne() throws ConfigException {
+        assertEquals(List.of(), ConfigLoader.parse("pullThrough: {prefetchLayers: false}\n", "m.yaml", false)
+                .pullThrough().prefetch());
+        assertEquals(List.of(), new MirrorConfig.PullThrough(true, Duration.ZERO).prefetch());
+    }
+
+    @Test
+    void aMistypedImageNamesTheEntry() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "pullThrough:\n  prefetch: [nginx, 'Team/App:1']\n", "m.yaml", false));
+        assertTrue(e.getMessage().contains("m.yaml: pullThrough.prefetch[1]: 'Team/App:1' is not an image name"),
+                e.getMessage());
+        ConfigException n = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "pullThrough:\n  prefetch: [3]\n", "m.yaml", false));
+        assertTrue(n.getMessage().contains("pullThrough.prefetch[0]"), n.getMessage());
+    }
+}
