@@ -8,7 +8,7 @@ import org.slf4j.MDC;
 import org.slf4j.event.Level;
 
 /**
- * Writes the access log: one line per request on the logger {@value #LOGGER}, at INFO (the
+ * Writes the access log: one line per request on the logger {@value #LOGGER}, at INFO (successful
  * metrics scrapes and health probes at DEBUG: a probe every few seconds would drown the rest).
  * The message is the fields as {@code key=value} (logfmt, values with spaces or quotes quoted);
  * the same fields are in the MDC while the line is logged, which is where the JSON format puts them
@@ -38,7 +38,7 @@ public final class AccessLog {
 
     /** Logs {@code r}, finished after {@code nanos}; {@code aborted}: its response did not end. */
     void log(RequestRecord r, long nanos, boolean aborted) {
-        Level level = r.route() != null && r.route().ops() ? Level.DEBUG : Level.INFO;
+        Level level = r.route() != null && r.route().ops() && r.status < 400 && !aborted ? Level.DEBUG : Level.INFO;
         if (!log.isEnabledForLevel(level)) {
             return;
         }

@@ -3,7 +3,9 @@ package ocimirror.server.metrics;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiConsumer;
 import ocimirror.server.upstream.BlobSink;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamHead;
@@ -30,31 +32,52 @@ final class MeteredUpstreamClient implements UpstreamClient {
     @Override
     public CompletableFuture<UpstreamManifest> getManifest(RepoName repo, Reference reference, List<String> accept) {
         long t0 = System.nanoTime();
-        CompletableFuture<UpstreamManifest> f = delegate.getManifest(repo, reference, accept);
-        f.whenComplete((m, e) -> {
+        return recorded(delegate.getManifest(repo, reference, accept), (m, e) -> {
             meters.request(name(), "manifest_get", e, System.nanoTime() - t0);
             if (m != null && m.body() != null) {
                 meters.received(name(), m.body().length);
             }
         });
-        return f;
     }
 
     @Override
     public CompletableFuture<UpstreamHead> headManifest(RepoName repo, Reference reference, List<String> accept) {
         long t0 = System.nanoTime();
-        CompletableFuture<UpstreamHead> f = delegate.headManifest(repo, reference, accept);
-        f.whenComplete((h, e) -> meters.request(name(), "manifest_head", e, System.nanoTime() - t0));
-        return f;
+        return recorded(delegate.headManifest(repo, reference, accept),
+                (h, e) -> meters.request(name(), "manifest_head", e, System.nanoTime() - t0));
     }
 
     @Override
     public CompletableFuture<Long> fetchBlob(RepoName repo, Digest digest, BlobSink sink) {
         long t0 = System.nanoTime();
-        CompletableFuture<Long> f = delegate.fetchBlob(repo, digest, new CountingSink(sink));
-        // Cancelling the returned future must reach the delegate's, which aborts the transfer.
-        f.whenComplete((n, e) -> meters.request(name(), "blob_get", e, System.nanoTime() - t0));
-        return f;
+        return recorded(delegate.fetchBlob(repo, digest, new CountingSink(sink)),
+                (n, e) -> meters.request(name(), "blob_get", e, System.nanoTime() - t0));
+    }
+
+    /**
+     * A future that completes like {@code f} once {@code record} has run (so whoever sees the
+     * outcome sees it counted); cancelling it cancels {@code f} (which aborts a blob transfer).
+     */
+    private static <T> CompletableFuture<T> recorded(CompletableFuture<T> f, BiConsumer<T, Throwable> record) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        f.whenComplete((v, e) -> {
+            try {
+                record.accept(v, e);
+            } finally {
+                if (e != null) {
+                    out.completeExceptionally(e instanceof CompletionException && e.getCause() != null
+                            ? e.getCause() : e);
+                } else {
+                    out.complete(v);
+                }
+            }
+        });
+        out.whenComplete((v, e) -> {
+            if (out.isCancelled()) {
+                f.cancel(false);
+            }
+        });
+        return out;
     }
 
     @Override
