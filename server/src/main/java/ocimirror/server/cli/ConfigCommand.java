@@ -65,6 +65,11 @@ final class ConfigCommand implements Runnable {
                         + " negativeCacheTtl=" + format(cfg.pullThrough().negativeCacheTtl()));
                 out.println(SecurityLines.tls(cfg));
                 out.println(SecurityLines.auth(cfg.auth()));
+                var metrics = cfg.observability().metrics();
+                out.println("metrics: public=" + metrics.publicMetrics() + " adminListen="
+                        + (metrics.adminListen() == null ? "(none)" : metrics.adminListen())
+                        + " cacheSizeInterval=" + format(metrics.cacheSizeInterval())
+                        + "; log: format=" + cfg.observability().log().format().name().toLowerCase(java.util.Locale.ROOT));
                 out.println(file + ": OK");
                 out.flush();
                 return 0;
