@@ -55,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * <p>One {@link MirrorMetrics} per server, handed to the pipeline, the upstream clients and the
  * pull-through service; the admin listener ({@code metrics.adminListen}) shares the event loops.
  * The size of {@code blobs/} is measured on the storage executor every
- * {@code metrics.cacheSizeInterval}, starting at once.
+ * {@code metrics.cacheSizeInterval}, the first time a minute after start (or sooner with a
+ * shorter interval).
  *
  * <p>The upstream clients get their own event loop group rather than sharing the server's
  * workers: shutdown can then close client connections first and upstream I/O after them, and
@@ -68,6 +69,8 @@ public final class MirrorServer implements AutoCloseable {
     private static final int STORAGE_QUEUE = 10_000;
     /** Password checks waiting for a thread; more are answered 503. */
     private static final int AUTH_QUEUE = 256;
+    /** The first measurement of blobs/ after start, unless metrics.cacheSizeInterval is shorter. */
+    private static final Duration CACHE_SIZE_FIRST = Duration.ofMinutes(1);
     /** How often the certificate and htpasswd files are checked for changes. */
     public static final Duration RELOAD_INTERVAL = ServerTls.DEFAULT_CHECK_INTERVAL;
 
@@ -248,8 +251,10 @@ public final class MirrorServer implements AutoCloseable {
                     .sync()
                     .channel();
             boss.scheduleAtFixedRate(() -> sweep(service, executor), SWEEP_MINUTES, SWEEP_MINUTES, TimeUnit.MINUTES);
-            boss.scheduleAtFixedRate(new CacheSizeProbe(storage.paths().blobsDir(), executor, metrics), 0,
-                    metricsConfig.cacheSizeInterval().toMillis(), TimeUnit.MILLISECONDS);
+            // Not at once: start-up never scans every blob (the walk is on the storage executor anyway).
+            long every = metricsConfig.cacheSizeInterval().toMillis();
+            boss.scheduleAtFixedRate(new CacheSizeProbe(storage.paths().blobsDir(), executor, metrics),
+                    Math.min(every, CACHE_SIZE_FIRST.toMillis()), every, TimeUnit.MILLISECONDS);
             if (metricsConfig.adminListen() != null) {
                 admin = new ServerBootstrap().group(boss, workers).channel(channelType)
                         .childOption(ChannelOption.TCP_NODELAY, true)

@@ -380,6 +380,28 @@ class MirrorServerObservabilityTest {
     }
 
     @Test
+    void tlsHandshakesAreCountedBySuccessAndFailure() throws Exception {
+        mirror = MirrorServer.start(config("tls", ObservabilityConfig.Metrics.defaults())
+                .withTls(TlsConfig.defaults()));
+        String url = "https://localhost:" + mirror.localAddress().getPort();
+        HttpClient trusting = HttpClient.newBuilder().sslContext(ocimirror.testing.TlsTrust.trusting(
+                tmp.resolve("tls/pki/ca.crt"))).connectTimeout(Duration.ofSeconds(5)).build();
+        assertEquals(200, trusting.send(HttpRequest.newBuilder(URI.create(url + "/healthz")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+        try {
+            http.send(HttpRequest.newBuilder(URI.create(url + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            throw new AssertionError("a client without the mirror's CA got through");
+        } catch (javax.net.ssl.SSLHandshakeException expected) {
+            // it does not trust the generated CA
+        }
+        PromText m = PromText.parse(trusting.send(HttpRequest.newBuilder(URI.create(url + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        double success = m.value("ocimirror_tls_handshakes_total", "result", "success");
+        assertTrue(success == 1 || success == 2, "the probe's, and the scrape's if it did not reuse it: " + success);
+        assertEquals(1, m.value("ocimirror_tls_handshakes_total", "result", "failure"));
+    }
+
+    @Test
     void theDashboardQueriesOnlyMetricsARealScrapeHas() throws Exception {
         mirror = MirrorServer.start(config("dashboard", new ObservabilityConfig.Metrics(true, null,
                 Duration.ofMillis(200))));

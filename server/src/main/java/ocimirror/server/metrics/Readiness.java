@@ -87,7 +87,7 @@ public final class Readiness {
         }
         try {
             Path p = Files.createTempFile(ingestDir, ".readyz-", ".tmp");
-            Files.delete(p);
+            Files.deleteIfExists(p); // whatever cleans ingest/ may have taken it already
         } catch (IOException | RuntimeException e) {
             return new Result(false, "cannot write to " + ingestDir + ": " + e);
         }
