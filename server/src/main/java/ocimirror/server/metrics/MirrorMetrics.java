@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import ocimirror.server.pullthrough.CacheResult;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.route.RouteKind;
@@ -73,10 +74,16 @@ public final class MirrorMetrics implements AutoCloseable {
     private record RouteMeters(Timer duration, Counter bytes) {
     }
 
-    /** The last measurement of {@code blobs/}; NaN until the first one. */
+    /** The last measurement of {@code blobs/} (NaN until the first one), or a running total to read instead. */
     private static final class CacheSize {
         volatile double bytes = Double.NaN;
         volatile double blobs = Double.NaN;
+        volatile LongSupplier source;
+
+        double bytes() {
+            LongSupplier s = source;
+            return s != null ? s.getAsLong() : bytes;
+        }
     }
 
     /** A registry with the JVM and process meters bound. */
@@ -96,8 +103,8 @@ public final class MirrorMetrics implements AutoCloseable {
         tlsFailure = tls("failure");
         Gauge.builder("ocimirror.http.connections", connections, AtomicInteger::get)
                 .description("Client connections open").register(registry);
-        Gauge.builder("ocimirror.cache.size", cacheSize, c -> c.bytes).baseUnit("bytes")
-                .description("Bytes of committed blobs on disk, as last measured").register(registry);
+        Gauge.builder("ocimirror.cache.size", cacheSize, CacheSize::bytes).baseUnit("bytes")
+                .description("Bytes of committed blobs on disk").register(registry);
         Gauge.builder("ocimirror.cache.blobs", cacheSize, c -> c.blobs)
                 .description("Committed blobs on disk, as last measured").register(registry);
         upstreams = new UpstreamMeters(registry, BUCKETS);
@@ -173,10 +180,24 @@ public final class MirrorMetrics implements AutoCloseable {
         return evictedBytes;
     }
 
-    /** The size of {@code blobs/}, as just measured. */
+    /** The size of {@code blobs/}, as just measured ({@link CacheSizeProbe}). */
     public void cacheSize(long bytes, long blobs) {
         cacheSize.bytes = bytes;
         cacheSize.blobs = blobs;
+    }
+
+    /**
+     * Reads {@code ocimirror_cache_size_bytes} from {@code bytes} when scraped (a running total the
+     * storage keeps) instead of the last walk of {@code blobs/}.
+     */
+    public void cacheSizeSource(LongSupplier bytes) {
+        cacheSize.source = requireNonNull(bytes, "bytes");
+    }
+
+    /** One blob of {@code size} bytes evicted: both eviction counters (for an eviction listener). */
+    public void evicted(long size) {
+        evictions.increment();
+        evictedBytes.increment(size);
     }
 
     /** Reads the pull-through counters and downloads in progress when scraped. */

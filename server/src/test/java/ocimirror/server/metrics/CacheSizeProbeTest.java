@@ -37,6 +37,15 @@ class CacheSizeProbeTest {
             assertEquals(2, m.value("ocimirror_cache_blobs"));
             probe.run();
             assertEquals(1, storage.size(), "the next period walks again");
+
+            // A running total kept by the storage replaces the walk's bytes; evictions count both ways.
+            metrics.cacheSizeSource(() -> 4096);
+            metrics.evicted(100);
+            metrics.evicted(28);
+            m = PromText.parse(metrics.scrape());
+            assertEquals(4096, m.value("ocimirror_cache_size_bytes"));
+            assertEquals(2, m.value("ocimirror_cache_evictions_total"));
+            assertEquals(128, m.value("ocimirror_cache_evicted_bytes_total"));
         }
     }
 }
