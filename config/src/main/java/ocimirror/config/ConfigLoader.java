@@ -63,6 +63,8 @@ import java.util.stream.Collectors;
  *   realm: ocimirror
  *   defaultAccess: pull             # pull | push
  *   users: {ci: push}
+ * metrics: {public: true, adminListen: "127.0.0.1:9090", cacheSizeInterval: 5m}   # see ObservabilityConfig
+ * log: {format: text}               # text | json
  * </pre>
  */
 public final class ConfigLoader {
@@ -180,8 +182,9 @@ public final class ConfigLoader {
         TlsAuthReader security = new TlsAuthReader(source, reader);
         TlsConfig tls = security.tls(raw.tls());
         AuthConfig auth = security.auth(raw.auth());
+        ObservabilityConfig obs = ObservabilityReader.read(source, reader, raw.metrics(), raw.log());
         try {
-            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth);
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -249,7 +252,8 @@ public final class ConfigLoader {
     record FileConfig(String listen, String data, StorageSection storage, LimitsSection limits,
                       List<UpstreamReader.UpstreamSection> upstreams, List<String> hosted,
                       PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
-                      TlsAuthReader.AuthSection auth) {
+                      TlsAuthReader.AuthSection auth, ObservabilityReader.MetricsSection metrics,
+                      ObservabilityReader.LogSection log) {
     }
 
     record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl, List<String> prefetch) {

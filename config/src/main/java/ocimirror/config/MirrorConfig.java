@@ -32,10 +32,11 @@ import java.util.regex.Pattern;
  * @param pullThrough pull-through behaviour
  * @param tls         how the server speaks TLS; null: {@link TlsConfig#defaults()} (generated CA)
  * @param auth        client authentication; null: {@link AuthConfig#disabled()}
+ * @param observability metrics endpoints and log format; null: {@link ObservabilityConfig#defaults()}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
                            List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
-                           TlsConfig tls, AuthConfig auth) {
+                           TlsConfig tls, AuthConfig auth, ObservabilityConfig observability) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -50,12 +51,19 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         pullThrough = pullThrough == null ? PullThrough.defaults() : pullThrough;
         tls = tls == null ? TlsConfig.defaults() : tls;
         auth = auth == null ? AuthConfig.disabled() : auth;
+        observability = observability == null ? ObservabilityConfig.defaults() : observability;
         checkRouting(upstreams, hosted);
     }
 
     /** A configuration without upstreams: a plain registry, HTTPS with a generated CA, no client authentication. */
     public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits) {
-        this(listen, dataDir, storage, limits, null, null, null, null, null);
+        this(listen, dataDir, storage, limits, null, null, null, null, null, null);
+    }
+
+    /** As the canonical constructor, with the default metrics and log settings. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, null);
     }
 
     /**
@@ -86,30 +94,35 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability);
     }
 
     /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
     public MirrorConfig withTls(TlsConfig t) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability);
     }
 
     /** This configuration with another client authentication setting. */
     public MirrorConfig withAuth(AuthConfig a) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability);
+    }
+
+    /** This configuration with other metrics and log settings. */
+    public MirrorConfig withObservability(ObservabilityConfig o) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */

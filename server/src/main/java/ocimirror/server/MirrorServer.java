@@ -26,6 +26,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.auth.HtpasswdAuthenticator;
+import ocimirror.server.http.OpsEndpoints;
+import ocimirror.server.metrics.CacheSizeProbe;
+import ocimirror.server.metrics.MirrorMetrics;
+import ocimirror.server.metrics.Observability;
+import ocimirror.server.metrics.Readiness;
+import ocimirror.server.pipeline.AdminChannelInitializer;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
 import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -47,6 +53,12 @@ import org.slf4j.LoggerFactory;
  * downloads in progress and closes the upstream clients, stops watching the certificate and
  * htpasswd files, lets queued storage work finish, and closes the storage last.
  *
+ * <p>One {@link MirrorMetrics} per server, handed to the pipeline, the upstream clients and the
+ * pull-through service; the admin listener ({@code metrics.adminListen}) shares the event loops.
+ * The size of {@code blobs/} is measured on the storage executor every
+ * {@code metrics.cacheSizeInterval}, the first time a minute after start (or sooner with a
+ * shorter interval).
+ *
  * <p>The upstream clients get their own event loop group rather than sharing the server's
  * workers: shutdown can then close client connections first and upstream I/O after them, and
  * a burst of client connections does not delay the reads of the downloads they wait for.
@@ -58,6 +70,8 @@ public final class MirrorServer implements AutoCloseable {
     private static final int STORAGE_QUEUE = 10_000;
     /** Password checks waiting for a thread; more are answered 503. */
     private static final int AUTH_QUEUE = 256;
+    /** The first measurement of blobs/ after start, unless metrics.cacheSizeInterval is shorter. */
+    private static final Duration CACHE_SIZE_FIRST = Duration.ofMinutes(1);
     /** How often the certificate and htpasswd files are checked for changes. */
     public static final Duration RELOAD_INTERVAL = ServerTls.DEFAULT_CHECK_INTERVAL;
 
@@ -69,10 +83,12 @@ public final class MirrorServer implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
+    private final Ops ops;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
-                         StartupPrefetch prefetch, EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel) {
+                         StartupPrefetch prefetch, EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel,
+                         Ops ops) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
@@ -81,6 +97,11 @@ public final class MirrorServer implements AutoCloseable {
         this.boss = boss;
         this.workers = workers;
         this.serverChannel = serverChannel;
+        this.ops = ops;
+    }
+
+    /** The metrics and the admin listener (null when not configured). */
+    private record Ops(MirrorMetrics metrics, Channel admin) {
     }
 
     /** The pull-through side: null parts when no upstream is configured. */
@@ -90,19 +111,22 @@ public final class MirrorServer implements AutoCloseable {
             return new Upstreams(null, null, null);
         }
 
-        static Upstreams start(MirrorConfig config, Storage storage, ThreadPoolExecutor executor, Clock clock) {
+        static Upstreams start(MirrorConfig config, Storage storage, ThreadPoolExecutor executor, Clock clock,
+                               MirrorMetrics metrics) {
             if (config.upstreams().isEmpty()) {
                 return none();
             }
             EventLoopGroup group = NettyUpstreamClient.newEventLoopGroup(Math.max(2, Runtime.getRuntime()
                     .availableProcessors()));
             try {
-                UpstreamClients clients = UpstreamClients.create(config.upstreams(), group, clock,
-                        UpstreamClientOptions.defaults().withMaxManifestBytes(config.limits().maxManifestBytes()));
+                UpstreamClients clients = metrics.meter(UpstreamClients.create(config.upstreams(), group, clock,
+                        UpstreamClientOptions.defaults().withMaxManifestBytes(config.limits().maxManifestBytes())
+                                .withResponseListener(metrics.rateLimitListener())));
                 PullThroughService pullThrough = new PullThroughService(storage.blobs(), storage.metadata(), clients,
                         executor, clock, new PullThroughService.Settings(config.pullThrough().prefetchLayers(),
                         config.pullThrough().negativeCacheTtl(), PullThroughService.Settings.defaults()
                         .prefetchParallelism()));
+                metrics.monitor(pullThrough);
                 return new Upstreams(group, clients, pullThrough);
             } catch (RuntimeException e) {
                 group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -207,24 +231,42 @@ public final class MirrorServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("ocimirror-io"), io);
         Upstreams upstreams = Upstreams.none();
         Security security = null;
+        MirrorMetrics metrics = new MirrorMetrics();
+        Channel admin = null;
         try {
+            metrics.monitor(executor);
             // After Storage.open: the generated PKI is created under the data directory's lock.
             security = Security.start(config, clock, reloadInterval);
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
                     RegistryService.Settings.from(config));
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
-            upstreams = Upstreams.start(config, storage, executor, clock);
+            upstreams = Upstreams.start(config, storage, executor, clock, metrics);
+            var metricsConfig = config.observability().metrics();
+            Observability obs = new Observability(metrics, new Readiness(storage.metadata(),
+                    storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics());
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(channelType)
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new MirrorChannelInitializer(service, router, upstreams.pullThrough(), executor,
-                            config.limits(), security.tls(), security.auth(), security.hashing()))
+                            config.limits(), security.tls(), security.auth(), security.hashing(), obs))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
             boss.scheduleAtFixedRate(() -> sweep(service, executor), SWEEP_MINUTES, SWEEP_MINUTES, TimeUnit.MINUTES);
+            // Not at once: start-up never scans every blob (the walk is on the storage executor anyway).
+            long every = metricsConfig.cacheSizeInterval().toMillis();
+            boss.scheduleAtFixedRate(new CacheSizeProbe(storage.paths().blobsDir(), executor, metrics),
+                    Math.min(every, CACHE_SIZE_FIRST.toMillis()), every, TimeUnit.MILLISECONDS);
+            if (metricsConfig.adminListen() != null) {
+                admin = new ServerBootstrap().group(boss, workers).channel(channelType)
+                        .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childHandler(new AdminChannelInitializer(new OpsEndpoints(obs)))
+                        .bind(metricsConfig.adminListen().host(), metricsConfig.adminListen().port())
+                        .sync().channel();
+                log.info("admin listener (/metrics, /healthz, /readyz; plain HTTP) on {}", admin.localAddress());
+            }
             log.info("registry listening on {} ({}, {} transport, data in {})", channel.localAddress(),
                     security.scheme(), epoll ? "epoll" : "nio", config.dataDir().toAbsolutePath());
             if (security.auth() != null && security.tls() == null) {
@@ -237,8 +279,13 @@ public final class MirrorServer implements AutoCloseable {
             // pullThrough.prefetch: warmed in the background once the server serves.
             StartupPrefetch prefetch = upstreams.pullThrough() == null || config.pullThrough().prefetch().isEmpty()
                     ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch()).start();
-            return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel);
+            return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel,
+                    new Ops(metrics, admin));
         } catch (Exception | Error e) {
+            if (admin != null) {
+                admin.close();
+            }
+            metrics.close();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             upstreams.close();
@@ -269,6 +316,16 @@ public final class MirrorServer implements AutoCloseable {
         return prefetch;
     }
 
+    /** The admin listener's address, or null when {@code metrics.adminListen} is not set. */
+    public InetSocketAddress adminAddress() {
+        return ops.admin() == null ? null : (InetSocketAddress) ops.admin().localAddress();
+    }
+
+    /** The meters of this server (for the cache's eviction counters, and tests). */
+    public MirrorMetrics metrics() {
+        return ops.metrics();
+    }
+
     /** {@code https}, or {@code http} when TLS is off. */
     public String scheme() {
         return security.scheme();
@@ -283,6 +340,9 @@ public final class MirrorServer implements AutoCloseable {
         log.info("registry on {} stopping", serverChannel.localAddress());
         try {
             serverChannel.close().syncUninterruptibly();
+            if (ops.admin() != null) {
+                ops.admin().close().syncUninterruptibly();
+            }
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         } finally {
@@ -306,6 +366,7 @@ public final class MirrorServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             storage.close();
+            ops.metrics().close();
             log.info("registry stopped");
         }
     }

@@ -28,8 +28,6 @@ class ComposeTest {
     private static final JsonNode COMPOSE = DockerFolder.yaml(DOCKER.resolve("compose.yaml"));
     private static final JsonNode SERVICES = COMPOSE.get("services");
     private static final Dockerfile DOCKERFILE = Dockerfile.read(DOCKER.resolve("Dockerfile"));
-    /** Written by the observability issue's branch (issue 6); checked here once they exist. */
-    private static final Set<String> FROM_ISSUE_6 = Set.of("./prometheus/prometheus.yml", "./grafana/ocimirror-dashboard.json");
 
     @TempDir
     Path tmp;
@@ -150,8 +148,7 @@ class ComposeTest {
                     continue;
                 }
                 boolean written = m.source().equals("./trust"); // ca-export's output, created by Docker
-                boolean pending = FROM_ISSUE_6.contains(m.source()) && !Files.exists(DOCKER.resolve(m.source()));
-                assertTrue(written || pending || Files.exists(DOCKER.resolve(m.source())),
+                assertTrue(written || Files.exists(DOCKER.resolve(m.source())),
                         s.getKey() + ": bind source " + m.source() + " exists under docker/");
             }
         }

@@ -12,7 +12,8 @@ import java.util.Map;
  * {@code front} (TLS, 127.0.0.1) proxies to the registry, answers blob GETs that carry
  * credentials with a 307 to {@code blobs} (TLS, reached as "localhost", a certificate for
  * that name only) which serves the registry's blob files like an object store would, and
- * has a few locations that misbehave on purpose. Both log the Authorization header.
+ * has a few locations that misbehave on purpose. Both log the Authorization header. The registry's
+ * answers through {@code front} carry Docker Hub's rate-limit headers.
  */
 public final class Nginx implements AutoCloseable {
 
@@ -69,6 +70,9 @@ public final class Nginx implements AutoCloseable {
                     location = /v2/loop/manifests/1 { return 302 /v2/loop/manifests/1; }
                     location = /v2/downgrade/manifests/1 { return 302 http://127.0.0.1:FRONT/v2/x/manifests/1; }
                     location / {
+                      # what Docker Hub adds to every registry answer (count;w=window in seconds)
+                      add_header ratelimit-limit "100;w=21600" always;
+                      add_header ratelimit-remaining "76;w=21600" always;
                       proxy_pass https://127.0.0.1:REGISTRY;
                       proxy_http_version 1.1;
                       proxy_set_header Connection "";

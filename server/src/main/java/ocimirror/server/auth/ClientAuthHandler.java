@@ -18,6 +18,7 @@ import java.util.ArrayDeque;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Predicate;
 import ocimirror.server.auth.HtpasswdAuthenticator.Decision;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.storage.oci.OciError;
@@ -41,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * their way are held until the verdict; then they are delivered in order, as the channel's reading
  * state allows (the registry handler turns reading off while it answers).
  *
+ * <p>GET and HEAD of the targets {@code open} accepts pass without credentials: the health probes
+ * and, when public, {@code /metrics} ({@link ocimirror.server.route.OpsPaths}).
+ *
  * <p>The Authorization header is not removed: nothing in the mirror forwards client headers, since
  * the upstream client builds its requests from scratch with the mirror's own credentials.
  */
@@ -52,6 +56,7 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
     private final HtpasswdAuthenticator authenticator;
     private final Executor hashing;
     private final ErrorResponses errors;
+    private final Predicate<String> open;
 
     /** Messages that arrived while a check ran, or that the channel did not want yet. */
     private final ArrayDeque<Object> held = new ArrayDeque<>();
@@ -67,9 +72,16 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
      *                rejected task is answered 503
      */
     public ClientAuthHandler(HtpasswdAuthenticator authenticator, Executor hashing, ErrorResponses errors) {
+        this(authenticator, hashing, errors, uri -> false);
+    }
+
+    /** @param open the raw request targets that GET and HEAD may read without credentials */
+    public ClientAuthHandler(HtpasswdAuthenticator authenticator, Executor hashing, ErrorResponses errors,
+                             Predicate<String> open) {
         this.authenticator = requireNonNull(authenticator, "authenticator");
         this.hashing = requireNonNull(hashing, "hashing");
         this.errors = requireNonNull(errors, "errors");
+        this.open = requireNonNull(open, "open");
     }
 
     @Override
@@ -123,6 +135,11 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
         discarded = 0;
         if (request.decoderResult().isFailure()) {
             ctx.fireChannelRead(request); // the registry handler answers 400 or 431 and closes
+            return;
+        }
+        if ((HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method()))
+                && open.test(request.uri())) {
+            ctx.fireChannelRead(request);
             return;
         }
         String header = request.headers().get(HttpHeaderNames.AUTHORIZATION);

@@ -67,6 +67,11 @@ final class ConfigCommand implements Runnable {
                         : " prefetch=" + String.join(",", cfg.pullThrough().prefetch())));
                 out.println(SecurityLines.tls(cfg));
                 out.println(SecurityLines.auth(cfg.auth()));
+                var metrics = cfg.observability().metrics();
+                out.println("metrics: public=" + metrics.publicMetrics() + " adminListen="
+                        + (metrics.adminListen() == null ? "(none)" : metrics.adminListen())
+                        + " cacheSizeInterval=" + format(metrics.cacheSizeInterval())
+                        + "; log: format=" + cfg.observability().log().format().name().toLowerCase(java.util.Locale.ROOT));
                 out.println(file + ": OK");
                 out.flush();
                 return 0;

@@ -9,6 +9,7 @@ import ocimirror.config.ConfigLoader;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.TlsConfig;
 import ocimirror.server.MirrorServer;
+import ocimirror.server.access.LogSetup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -81,7 +82,8 @@ public final class Main implements Runnable {
             MirrorConfig cfg;
             try {
                 cfg = configuration();
-            } catch (ConfigException e) {
+                LogSetup.apply(LogSetup.effective(cfg.observability().log().format(), System.getenv()));
+            } catch (ConfigException | IllegalArgumentException e) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println("ocimirror: " + e.getMessage());
                 err.flush();

@@ -2,6 +2,7 @@ package ocimirror.server.http;
 
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import ocimirror.server.access.RequestRecord;
 
 /**
  * One request and its response on a connection. Event loop only. Asynchronous work captures
@@ -25,9 +26,12 @@ final class Exchange {
     boolean streaming;
     /** The {@code ns} of a proxied request, echoed in {@code OCI-Namespace} on every response; or null. */
     String namespace;
+    /** What the access log and the request metrics will say about this request. */
+    final RequestRecord record;
 
-    Exchange(HttpRequest request) {
+    Exchange(HttpRequest request, RequestRecord record) {
         this.request = request;
+        this.record = record;
         this.head = HttpMethod.HEAD.equals(request.method());
     }
 }

@@ -55,23 +55,31 @@ final class RegistryEndpoints {
     private final UpstreamRouter router;
     private final PullThroughService pullThrough;
     private final Executor storage;
+    private final OpsEndpoints ops;
     private final JsonMapper json = new JsonMapper();
 
+    /** @param ops the operator's endpoints, or null (they answer 404 then) */
     RegistryEndpoints(RegistryHandler handler, RegistryService service, UpstreamRouter router,
-                      PullThroughService pullThrough, Executor storage) {
+                      PullThroughService pullThrough, Executor storage, OpsEndpoints ops) {
         this.h = handler;
         this.service = service;
         this.uploads = service.uploads();
         this.router = router;
         this.pullThrough = pullThrough;
         this.storage = storage;
+        this.ops = ops;
     }
 
     void dispatch(Exchange ex, OciRouteParser.ParsedRequest request) {
         OciRoute route = request.route();
+        if (ops != null && OpsEndpoints.handles(route)) {
+            h.await(ex, ops.answer(route, ex.request.method()), response -> h.respond(ex, response));
+            return;
+        }
         RepoName repo = repoOf(route);
         if (repo != null && router.resolve(repo, request.ns()) instanceof RepoTarget.Proxied p) {
             ex.namespace = p.namespace();
+            ex.record.upstream(p.upstream().name());
             proxied(ex, route, p);
             return;
         }
@@ -84,7 +92,7 @@ final class RegistryEndpoints {
     private void hosted(Exchange ex, OciRoute route) {
         HttpMethod m = ex.request.method();
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
-        if (route instanceof OciRoute.NotFound) {
+        if (route instanceof OciRoute.NotFound || OpsEndpoints.handles(route)) { // no ops endpoints configured
             throw OciError.NOT_FOUND.exception(null);
         } else if (route instanceof OciRoute.Base) {
             if (read) {
@@ -166,9 +174,10 @@ final class RegistryEndpoints {
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         if (route instanceof OciRoute.Manifest r && read) {
             AcceptedTypes accept = AcceptedTypes.parse(ex.request.headers().getAll(HttpHeaderNames.ACCEPT));
-            h.await(ex, pullThrough.manifest(p, r.reference(), accept), content -> writeManifest(ex, content));
+            h.await(ex, pullThrough.manifest(p, r.reference(), accept, ex.record::cache),
+                    content -> writeManifest(ex, content));
         } else if (route instanceof OciRoute.Blob r && read) {
-            h.await(ex, pullThrough.blob(p, r.digest()), source -> {
+            h.await(ex, pullThrough.blob(p, r.digest(), ex.record::cache), source -> {
                 if (source instanceof BlobSource.Stored s) {
                     writeBlob(ex, s.blob());
                 } else {

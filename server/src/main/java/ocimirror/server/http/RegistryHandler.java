@@ -26,11 +26,14 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
+import ocimirror.server.access.AccessLogHandler;
+import ocimirror.server.metrics.Observability;
 import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
+import ocimirror.server.route.RouteKind;
 import ocimirror.server.route.UpstreamRouter;
 import ocimirror.storage.oci.OciError;
 import org.slf4j.Logger;
@@ -74,6 +77,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
      */
     public RegistryHandler(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
                            Executor storage, OciRouteParser parser, ErrorResponses errors) {
+        this(service, router, pullThrough, storage, parser, errors, null);
+    }
+
+    /** @param ops serves {@code /metrics}, {@code /healthz} and {@code /readyz}; null: those are 404 */
+    public RegistryHandler(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                           Executor storage, OciRouteParser parser, ErrorResponses errors, Observability ops) {
         this.parser = requireNonNull(parser, "parser");
         this.errors = requireNonNull(errors, "errors");
         this.storage = requireNonNull(storage, "storage");
@@ -81,7 +90,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         if (router.proxies()) {
             requireNonNull(pullThrough, "pullThrough");
         }
-        this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), router, pullThrough, storage);
+        this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), router, pullThrough, storage,
+                ops == null ? null : new OpsEndpoints(ops));
     }
 
     @Override
@@ -109,9 +119,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        Exchange ex = new Exchange(request);
+        Exchange ex = new Exchange(request, AccessLogHandler.recordOf(ctx, request));
         current = ex;
         if (request.decoderResult().isFailure()) {
+            ex.record.route(RouteKind.INVALID);
             Throwable cause = request.decoderResult().cause();
             OciError error = cause instanceof TooLongFrameException ? OciError.HEADERS_TOO_LARGE : OciError.REQUEST_INVALID;
             FullHttpResponse response = errors.response(error, cause == null ? null : cause.getMessage(), false);
@@ -121,7 +132,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            endpoints.dispatch(ex, parser.parseRequest(request.uri()));
+            OciRouteParser.ParsedRequest parsed;
+            try {
+                parsed = parser.parseRequest(request.uri());
+            } catch (RuntimeException e) {
+                ex.record.route(RouteKind.INVALID);
+                throw e;
+            }
+            ex.record.route(RouteKind.of(parsed.route()));
+            endpoints.dispatch(ex, parsed);
         } catch (Throwable t) {
             fail(ex, t);
         }

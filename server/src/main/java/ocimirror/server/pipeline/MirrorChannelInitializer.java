@@ -14,14 +14,18 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.List;
 import java.util.concurrent.Executor;
 import ocimirror.config.MirrorConfig;
+import ocimirror.server.access.AccessLog;
+import ocimirror.server.access.AccessLogHandler;
 import ocimirror.server.auth.ClientAuthHandler;
 import ocimirror.server.auth.HtpasswdAuthenticator;
 import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.RegistryHandler;
+import ocimirror.server.metrics.Observability;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRouteParser;
+import ocimirror.server.route.OpsPaths;
 import ocimirror.server.route.UpstreamRouter;
 import ocimirror.server.tls.ServerTls;
 
@@ -31,8 +35,10 @@ import ocimirror.server.tls.ServerTls;
  * line and headers bounded by {@code limits.maxHeaderBytes}; a longer one reaches the registry
  * handler as a failed request and is answered 431) → keep-alive → chunked writer (blob bodies
  * under TLS) → idle timeout → flow control (holds pipelined requests while one is being answered)
- * → client authentication (when configured; after flow control, so that its answers cannot
- * overtake the registry's on pipelined requests) → 100-continue (after authentication, so that a
+ * → access log (when {@code ops} is given: sees every request and response after flow control,
+ * those refused by authentication included) → client authentication (when configured; after flow
+ * control, so that its answers cannot overtake the registry's on pipelined requests; the probes,
+ * and {@code /metrics} when public, pass without credentials) → 100-continue (after authentication, so that a
  * refused upload is never invited to send its body) → the registry handler, one per connection.
  */
 public final class MirrorChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -47,6 +53,8 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     private final ServerTls tls;
     private final HtpasswdAuthenticator auth;
     private final Executor hashing;
+    private final Observability ops;
+    private final AccessLog accessLog = new AccessLog();
     private final OciRouteParser parser = new OciRouteParser();
     private final ErrorResponses errors = new ErrorResponses();
 
@@ -64,6 +72,13 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
                                     Executor storage, MirrorConfig.Limits limits, ServerTls tls,
                                     HtpasswdAuthenticator auth, Executor hashing) {
+        this(service, router, pullThrough, storage, limits, tls, auth, hashing, null);
+    }
+
+    /** @param ops metrics, readiness and the access log; null: none of them (handler tests) */
+    public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                                    Executor storage, MirrorConfig.Limits limits, ServerTls tls,
+                                    HtpasswdAuthenticator auth, Executor hashing, Observability ops) {
         this.service = requireNonNull(service, "service");
         this.router = requireNonNull(router, "router");
         this.pullThrough = pullThrough;
@@ -72,6 +87,7 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         this.tls = tls;
         this.auth = auth;
         this.hashing = auth == null ? hashing : requireNonNull(hashing, "hashing");
+        this.ops = ops;
     }
 
     @Override
@@ -88,10 +104,15 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         p.addLast("chunked", new ChunkedWriteHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
         p.addLast("flow", new FlowControlHandler());
+        if (ops != null) {
+            p.addLast("access", new AccessLogHandler(ops.metrics(), accessLog, parser));
+        }
         if (auth != null) {
-            p.addLast("auth", new ClientAuthHandler(auth, hashing, errors));
+            boolean publicMetrics = ops != null && ops.publicMetrics();
+            p.addLast("auth", new ClientAuthHandler(auth, hashing, errors,
+                    uri -> OpsPaths.isProbe(uri) || publicMetrics && OpsPaths.isMetrics(uri)));
         }
         p.addLast("continue", new ContinueHandler());
-        p.addLast("registry", new RegistryHandler(service, router, pullThrough, storage, parser, errors));
+        p.addLast("registry", new RegistryHandler(service, router, pullThrough, storage, parser, errors, ops));
     }
 }

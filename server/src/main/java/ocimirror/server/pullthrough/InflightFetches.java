@@ -29,6 +29,7 @@ public final class InflightFetches implements AutoCloseable {
     private final Consumer<BlobInfo> onCommit;
     private final ConcurrentHashMap<Digest, BlobFetch> byDigest = new ConcurrentHashMap<>();
     private final LongAdder started = new LongAdder();
+    private final LongAdder joined = new LongAdder();
     private volatile boolean closed;
 
     /**
@@ -47,11 +48,21 @@ public final class InflightFetches implements AutoCloseable {
      * @return the fetch, or null if the blob is stored already (a download just finished)
      */
     public BlobFetch join(Digest digest, UpstreamClient client, RepoName repo) {
+        return join(digest, client, repo, r -> { });
+    }
+
+    /**
+     * As {@link #join(Digest, UpstreamClient, RepoName)}, telling {@code outcome} whether the
+     * request started the download ({@link CacheResult#MISS}) or joined one ({@link CacheResult#COALESCED}).
+     */
+    public BlobFetch join(Digest digest, UpstreamClient client, RepoName repo, Consumer<CacheResult> outcome) {
         requireNonNull(client, "client");
         requireNonNull(repo, "repo");
         while (true) {
             BlobFetch existing = byDigest.get(digest);
             if (existing != null && existing.failure() == null) {
+                joined.increment();
+                outcome.accept(CacheResult.COALESCED);
                 return existing;
             }
             if (closed) {
@@ -67,6 +78,7 @@ public final class InflightFetches implements AutoCloseable {
                     : byDigest.replace(digest, existing, fresh);
             if (won) {
                 started.increment();
+                outcome.accept(CacheResult.MISS);
                 fresh.start(client, repo);
                 return fresh;
             }
@@ -86,6 +98,11 @@ public final class InflightFetches implements AutoCloseable {
     /** Downloads started since creation. */
     public long startedCount() {
         return started.sum();
+    }
+
+    /** Requests that joined a download already in progress, since creation. */
+    public long joinedCount() {
+        return joined.sum();
     }
 
     /** Cancels every download in progress; later joins fail. */

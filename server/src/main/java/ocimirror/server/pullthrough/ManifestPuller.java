@@ -84,12 +84,15 @@ final class ManifestPuller {
                 .expireAfterWrite(negativeTtl).build();
     }
 
-    CompletableFuture<ManifestContent> get(RepoTarget.Proxied t, Reference ref, AcceptedTypes accept) {
+    /** {@code outcome} hears what the cache did before the future completes. */
+    CompletableFuture<ManifestContent> get(RepoTarget.Proxied t, Reference ref, AcceptedTypes accept,
+                                           Consumer<CacheResult> outcome) {
         Key key = new Key(t.repo(), ref.toString(), accept.key());
         if (ref instanceof Reference.ByDigest d) {
             // Immutable: once stored, never asked for again.
             Optional<ManifestContent> local = stored(t.repo(), d.digest());
             if (local.isPresent()) {
+                outcome.accept(CacheResult.HIT);
                 return CompletableFuture.completedFuture(local.get());
             }
         } else {
@@ -97,18 +100,20 @@ final class ManifestPuller {
             if (rec != null && fresh(rec, t)) {
                 Optional<ManifestContent> local = stored(t.repo(), rec.digest());
                 if (local.isPresent()) {
+                    outcome.accept(CacheResult.HIT);
                     return CompletableFuture.completedFuture(local.get());
                 }
             }
         }
         if (notFound.getIfPresent(key) != null) {
             counters.negativeHits.increment();
+            outcome.accept(CacheResult.NEGATIVE);
             return CompletableFuture.failedFuture(OciError.MANIFEST_UNKNOWN.exception(describe(t, ref)
                     + " not found at upstream '" + t.upstream().name() + "' (cached answer)"));
         }
-        return coalesce(key, () -> ref instanceof Reference.Tag
-                ? revalidate(t, ref, accept, key)
-                : fetch(t, ref, accept, key, null));
+        return coalesce(key, outcome, () -> ref instanceof Reference.Tag
+                ? revalidate(t, ref, accept, key, outcome)
+                : fetch(t, ref, accept, key, null, outcome));
     }
 
     /** The tag resolution this client may be served, or null. */
@@ -133,11 +138,13 @@ final class ManifestPuller {
     }
 
     /** One upstream round per key at a time: later requests get the first one's outcome. */
-    private CompletableFuture<ManifestContent> coalesce(Key key, Supplier<CompletableFuture<ManifestContent>> op) {
+    private CompletableFuture<ManifestContent> coalesce(Key key, Consumer<CacheResult> outcome,
+                                                        Supplier<CompletableFuture<ManifestContent>> op) {
         CompletableFuture<ManifestContent> mine = new CompletableFuture<>();
         CompletableFuture<ManifestContent> leader = inflight.putIfAbsent(key, mine);
         if (leader != null) {
             counters.coalesced.increment();
+            outcome.accept(CacheResult.COALESCED);
             return leader.copy();
         }
         CompletableFuture<ManifestContent> work;
@@ -159,45 +166,51 @@ final class ManifestPuller {
 
     /** A tag whose cached resolution is stale or missing: HEAD if there is one, else GET. */
     private CompletableFuture<ManifestContent> revalidate(RepoTarget.Proxied t, Reference ref, AcceptedTypes accept,
-                                                          Key key) {
+                                                          Key key, Consumer<CacheResult> outcome) {
         TagRecord rec = tagRecord(t, key, accept);
         ManifestContent local = rec == null ? null : stored(t.repo(), rec.digest()).orElse(null);
         if (local == null) {
-            return fetch(t, ref, accept, key, null);
+            return fetch(t, ref, accept, key, null, outcome);
         }
         if (fresh(rec, t)) {
+            outcome.accept(CacheResult.HIT);
             return CompletableFuture.completedFuture(local); // revalidated by the round just before
         }
         if (clock.millis() < outUntil.getOrDefault(t.upstream().name(), Long.MIN_VALUE)) {
             counters.staleServed.increment();
+            outcome.accept(CacheResult.STALE);
             return CompletableFuture.completedFuture(local);
         }
         counters.manifestHeads.increment();
         return clients.apply(t).headManifest(t.upstreamRepo(), ref, accept.forward()).handle((head, err) -> {
             if (err != null) {
-                return fallback(err, t, ref, key, local);
+                outcome.accept(CacheResult.MISS); // STALE instead if the fallback serves the cached copy
+                return fallback(err, t, ref, key, local, outcome);
             }
             if (rec.digest().equals(head.digest())) {
+                outcome.accept(CacheResult.HIT);
                 return touch(t, key, accept, rec).thenApply(v -> local);
             }
             // Moved, or no Docker-Content-Digest to compare: fetch it.
-            return fetch(t, ref, accept, key, local);
+            return fetch(t, ref, accept, key, local, outcome);
         }).thenCompose(f -> f);
     }
 
     /** GETs the manifest and stores it; on an outage serves {@code stale} if there is one. */
     private CompletableFuture<ManifestContent> fetch(RepoTarget.Proxied t, Reference ref, AcceptedTypes accept,
-                                                     Key key, ManifestContent stale) {
+                                                     Key key, ManifestContent stale, Consumer<CacheResult> outcome) {
         counters.manifestGets.increment();
+        outcome.accept(CacheResult.MISS);
         return clients.apply(t).getManifest(t.upstreamRepo(), ref, accept.forward())
                 .thenApplyAsync(m -> store(t, ref, accept, key, m), storage)
                 .handle((content, err) -> err == null ? CompletableFuture.completedFuture(content)
-                        : fallback(err, t, ref, key, stale))
+                        : fallback(err, t, ref, key, stale, outcome))
                 .thenCompose(f -> f);
     }
 
+    /** Runs once per upstream round (coalesced requests share it), so whatever it logs is logged once per fetch. */
     private CompletableFuture<ManifestContent> fallback(Throwable err, RepoTarget.Proxied t, Reference ref, Key key,
-                                                        ManifestContent stale) {
+                                                        ManifestContent stale, Consumer<CacheResult> outcome) {
         if (UpstreamFailures.isOutage(err)) {
             long now = clock.millis();
             Long before = outUntil.put(t.upstream().name(), now + OUTAGE_HOLD.toMillis());
@@ -208,10 +221,16 @@ final class ManifestPuller {
         }
         if (stale != null && UpstreamFailures.isOutage(err)) {
             counters.staleServed.increment();
+            outcome.accept(CacheResult.STALE);
             return CompletableFuture.completedFuture(stale);
         }
         if (UpstreamFailures.isNotFound(err)) {
             notFound.put(key, Boolean.TRUE);
+        } else if (!UpstreamFailures.isOutage(err)) {
+            // Refused credentials, a response the mirror cannot use, content that does not match
+            // its digest: the operator has something to fix, and the client only sees the code.
+            log.warn("upstream '{}': {} failed: {}", t.upstream().name(), describe(t, ref),
+                    UpstreamFailures.unwrap(err).getMessage());
         }
         return CompletableFuture.failedFuture(UpstreamFailures.toOci(err, t.upstream().name(),
                 OciError.MANIFEST_UNKNOWN, describe(t, ref)));

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClient;
@@ -134,9 +135,18 @@ public final class PullThroughService implements AutoCloseable {
      * (404), DENIED, TOOMANYREQUESTS or UNAVAILABLE as {@link UpstreamFailures} describes.
      */
     public CompletableFuture<ManifestContent> manifest(RepoTarget.Proxied target, Reference ref, AcceptedTypes accept) {
+        return manifest(target, ref, accept, r -> { });
+    }
+
+    /**
+     * As {@link #manifest(RepoTarget.Proxied, Reference, AcceptedTypes)}, telling {@code outcome}
+     * (before the future completes, on whichever thread decided) what the cache did.
+     */
+    public CompletableFuture<ManifestContent> manifest(RepoTarget.Proxied target, Reference ref, AcceptedTypes accept,
+                                                       Consumer<CacheResult> outcome) {
         try {
             return manifests.get(requireNonNull(target, "target"), requireNonNull(ref, "ref"),
-                    requireNonNull(accept, "accept"));
+                    requireNonNull(accept, "accept"), requireNonNull(outcome, "outcome"));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -147,21 +157,28 @@ public final class PullThroughService implements AutoCloseable {
      * {@link #manifest}, with BLOB_UNKNOWN for a 404.
      */
     public CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest) {
+        return blob(target, digest, r -> { });
+    }
+
+    /** As {@link #blob(RepoTarget.Proxied, Digest)}, telling {@code outcome} what the cache did. */
+    public CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest, Consumer<CacheResult> outcome) {
         try {
             Optional<BlobInfo> local = blobs.stat(digest);
             if (local.isPresent()) {
+                outcome.accept(CacheResult.HIT);
                 link(target.repo(), digest);
                 return CompletableFuture.completedFuture(new BlobSource.Stored(local.get()));
             }
             String key = target.repo() + "@" + digest;
             if (blobNotFound.getIfPresent(key) != null) {
                 counters.negativeHits.increment();
+                outcome.accept(CacheResult.NEGATIVE);
                 return CompletableFuture.failedFuture(OciError.BLOB_UNKNOWN.exception(describe(target, digest)
                         + " not found at upstream '" + target.upstream().name() + "' (cached answer)"));
             }
-            BlobFetch fetch = fetches.join(digest, client(target), target.upstreamRepo());
+            BlobFetch fetch = fetches.join(digest, client(target), target.upstreamRepo(), outcome);
             if (fetch == null) { // committed just now
-                return blob(target, digest);
+                return blob(target, digest, outcome);
             }
             fetch.committed().thenRun(() -> link(target.repo(), digest));
             return fetch.started().thenCompose(length -> length >= 0
@@ -180,7 +197,7 @@ public final class PullThroughService implements AutoCloseable {
         }
     }
 
-    /** The blob downloads in progress (for tests and, later, metrics). */
+    /** The blob downloads in progress (for tests and metrics). */
     public InflightFetches inflight() {
         return fetches;
     }

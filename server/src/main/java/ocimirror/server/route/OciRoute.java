@@ -74,6 +74,18 @@ public sealed interface OciRoute {
         }
     }
 
+    /** {@code /metrics}: the Prometheus scrape (not a registry route; see {@link OpsPaths}). */
+    record Metrics() implements OciRoute {
+    }
+
+    /** {@code /healthz}: the process is alive. */
+    record Healthz() implements OciRoute {
+    }
+
+    /** {@code /readyz}: storage and metadata are usable. */
+    record Readyz() implements OciRoute {
+    }
+
     /** Any other path: answered with 404 {@code NOT_FOUND}. */
     record NotFound(String path) implements OciRoute {
     }

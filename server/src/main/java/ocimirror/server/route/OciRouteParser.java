@@ -99,6 +99,10 @@ public final class OciRouteParser {
     }
 
     private OciRoute route(String path, Map<String, String> query) {
+        OciRoute ops = OpsPaths.route(path);
+        if (ops != null) {
+            return ops;
+        }
         if (!path.equals(PREFIX) && !path.startsWith(PREFIX + "/")) {
             return new OciRoute.NotFound(path);
         }

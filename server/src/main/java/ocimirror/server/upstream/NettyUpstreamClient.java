@@ -262,6 +262,9 @@ public final class NettyUpstreamClient implements UpstreamClient {
         }
         return sent.thenCompose(resp -> {
             int s = resp.status();
+            if (ownOrigin) {
+                notifyListener(s, resp.headers());
+            }
             if (s / 100 == 2) {
                 return CompletableFuture.completedFuture(resp);
             }
@@ -301,6 +304,14 @@ public final class NettyUpstreamClient implements UpstreamClient {
                             .getScheme() + ": refused", null));
         }
         return chain(call, next, authorization, authRetried, hops + 1);
+    }
+
+    private void notifyListener(int status, HttpHeaders headers) {
+        try {
+            options.responseListener().onResponse(config.name(), status, headers);
+        } catch (RuntimeException e) {
+            LOG.debug("upstream '{}': response listener failed", config.name(), e);
+        }
     }
 
     private UpstreamException failure(Call call, URI url, RawResponse resp) {

@@ -13,6 +13,7 @@ import java.util.Objects;
  *                               at once with {@code RATE_LIMITED} so the caller can serve stale
  * @param maxConnectionsPerHost  pooled connections per upstream host (further requests queue)
  * @param userAgent              the {@code User-Agent} header
+ * @param responseListener       sees every response of the upstream's origin (metrics); {@link ResponseListener#NONE}
  */
 public record UpstreamClientOptions(
         int maxManifestBytes,
@@ -20,7 +21,8 @@ public record UpstreamClientOptions(
         Duration maxBackoff,
         Duration maxRetryAfter,
         int maxConnectionsPerHost,
-        String userAgent) {
+        String userAgent,
+        ResponseListener responseListener) {
 
     public UpstreamClientOptions {
         if (maxManifestBytes <= 0) {
@@ -36,6 +38,13 @@ public record UpstreamClientOptions(
             throw new IllegalArgumentException("maxConnectionsPerHost must be positive");
         }
         Objects.requireNonNull(userAgent, "userAgent");
+        Objects.requireNonNull(responseListener, "responseListener");
+    }
+
+    public UpstreamClientOptions(int maxManifestBytes, Duration initialBackoff, Duration maxBackoff,
+                                 Duration maxRetryAfter, int maxConnectionsPerHost, String userAgent) {
+        this(maxManifestBytes, initialBackoff, maxBackoff, maxRetryAfter, maxConnectionsPerHost, userAgent,
+                ResponseListener.NONE);
     }
 
     public static UpstreamClientOptions defaults() {
@@ -44,15 +53,23 @@ public record UpstreamClientOptions(
     }
 
     public UpstreamClientOptions withBackoff(Duration initial, Duration max) {
-        return new UpstreamClientOptions(maxManifestBytes, initial, max, maxRetryAfter, maxConnectionsPerHost, userAgent);
+        return new UpstreamClientOptions(maxManifestBytes, initial, max, maxRetryAfter, maxConnectionsPerHost, userAgent,
+                responseListener);
     }
 
     public UpstreamClientOptions withMaxRetryAfter(Duration d) {
-        return new UpstreamClientOptions(maxManifestBytes, initialBackoff, maxBackoff, d, maxConnectionsPerHost, userAgent);
+        return new UpstreamClientOptions(maxManifestBytes, initialBackoff, maxBackoff, d, maxConnectionsPerHost, userAgent,
+                responseListener);
     }
 
     public UpstreamClientOptions withMaxManifestBytes(int n) {
-        return new UpstreamClientOptions(n, initialBackoff, maxBackoff, maxRetryAfter, maxConnectionsPerHost, userAgent);
+        return new UpstreamClientOptions(n, initialBackoff, maxBackoff, maxRetryAfter, maxConnectionsPerHost, userAgent,
+                responseListener);
+    }
+
+    public UpstreamClientOptions withResponseListener(ResponseListener l) {
+        return new UpstreamClientOptions(maxManifestBytes, initialBackoff, maxBackoff, maxRetryAfter,
+                maxConnectionsPerHost, userAgent, l);
     }
 
     /** The jar's Implementation-Version, or "dev" when run from classes (tests, IDE). */

@@ -99,6 +99,33 @@ class ClientAuthHandlerTest {
     }
 
     @Test
+    void openTargetsPassWithoutCredentialsForGetAndHeadOnly() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ClientAuthHandler(authenticator, queued, new ErrorResponses(),
+                uri -> ocimirror.server.route.OpsPaths.isProbe(uri)));
+        HttpRequest probe = request(HttpMethod.GET, "/healthz", null);
+        ch.writeInbound(probe, LastHttpContent.EMPTY_LAST_CONTENT);
+        assertSame(probe, ch.readInbound());
+        assertSame(LastHttpContent.EMPTY_LAST_CONTENT, ch.readInbound());
+        HttpRequest ready = request(HttpMethod.HEAD, "/readyz?verbose", null);
+        ch.writeInbound(ready);
+        assertSame(ready, ch.readInbound());
+        assertNull(ch.readOutbound());
+
+        // Not open: another method, /metrics (not in this predicate), a disguised path.
+        for (HttpRequest refused : new HttpRequest[] {request(HttpMethod.POST, "/healthz", null),
+                request(HttpMethod.GET, "/metrics", null), request(HttpMethod.GET, "/healthz/", null),
+                request(HttpMethod.GET, "/%68ealthz", null)}) {
+            ch.writeInbound(refused, LastHttpContent.EMPTY_LAST_CONTENT);
+            FullHttpResponse r = ch.readOutbound();
+            assertEquals(401, r.status().code(), refused.method() + " " + refused.uri());
+            r.release();
+            assertNull(ch.readInbound());
+        }
+        assertTrue(checks.isEmpty());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
     void headIsAnsweredWithoutABody() {
         EmbeddedChannel ch = channel(queued);
         ch.writeInbound(request(HttpMethod.HEAD, "/v2/library/x/manifests/1", null), LastHttpContent.EMPTY_LAST_CONTENT);

@@ -90,7 +90,8 @@ class ConfigCheckTest {
         assertEquals("tls: generate CA=data/pki/ca.crt keyAlgorithm=ecdsa-p256 hostNames=(defaults) clientAuth=none",
                 lines[5]);
         assertEquals("auth: none (clients are not authenticated)", lines[6]);
-        assertEquals(file + ": OK", lines[7]);
+        assertEquals("metrics: public=true adminListen=(none) cacheSizeInterval=5m; log: format=text", lines[7]);
+        assertEquals(file + ": OK", lines[8]);
         assertFalse(out.toString().contains("s3cret-pw") || out.toString().contains("an0ther-pw"), "no password printed");
         assertEquals("", err.toString());
     }

@@ -31,6 +31,8 @@ public final class ScriptedUpstream implements UpstreamClient {
     private final String name;
     private final BlockingQueue<Transfer> transfers = new LinkedBlockingQueue<>();
     private final Map<String, UpstreamManifest> manifests = new ConcurrentHashMap<>();
+    private volatile CompletableFuture<Void> manifestGate = CompletableFuture.completedFuture(null);
+    private volatile UpstreamException.Kind manifestFailure;
 
     public ScriptedUpstream(String name) {
         this.name = name;
@@ -43,6 +45,26 @@ public final class ScriptedUpstream implements UpstreamClient {
         manifests.put(repo + ":" + ref, m);
         manifests.put(repo + ":" + d, m);
         return d;
+    }
+
+    /** Manifest answers (GET and HEAD) wait until the returned future is completed by the test. */
+    public CompletableFuture<Void> holdManifests() {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        manifestGate = gate;
+        return gate;
+    }
+
+    /** Every manifest GET and HEAD fails with {@code kind} from now on (null: answer again). */
+    public void failManifests(UpstreamException.Kind kind) {
+        manifestFailure = kind;
+    }
+
+    private <T> CompletableFuture<T> answer(T value) {
+        UpstreamException.Kind failure = manifestFailure;
+        return manifestGate.thenCompose(v -> failure != null
+                ? CompletableFuture.failedFuture(new UpstreamException(failure, "scripted " + failure))
+                : value != null ? CompletableFuture.completedFuture(value)
+                : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404")));
     }
 
     /** The next blob download the mirror started, waiting up to 5 s for it. */
@@ -67,17 +89,14 @@ public final class ScriptedUpstream implements UpstreamClient {
     @Override
     public CompletableFuture<UpstreamManifest> getManifest(RepoName repo, Reference reference, List<String> accept) {
         manifestGets.incrementAndGet();
-        UpstreamManifest m = manifests.get(repo + ":" + reference);
-        return m != null ? CompletableFuture.completedFuture(m)
-                : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404"));
+        return answer(manifests.get(repo + ":" + reference));
     }
 
     @Override
     public CompletableFuture<UpstreamHead> headManifest(RepoName repo, Reference reference, List<String> accept) {
         UpstreamManifest m = manifests.get(repo + ":" + reference);
-        return m != null ? CompletableFuture.completedFuture(new UpstreamHead(200, m.dockerContentDigest(),
-                m.contentType(), m.body().length))
-                : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404"));
+        return answer(m == null ? null : new UpstreamHead(200, m.dockerContentDigest(), m.contentType(),
+                m.body().length));
     }
 
     @Override

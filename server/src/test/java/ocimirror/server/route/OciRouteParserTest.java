@@ -61,6 +61,12 @@ class OciRouteParserTest {
                 Arguments.of("/v2/library/nginx/manifests/v1?ns=docker.io",
                         new OciRoute.Manifest(lib, new Reference.Tag("v1"))),
                 Arguments.of("/", new OciRoute.NotFound("/")),
+                // the operator's endpoints: exact paths outside /v2/
+                Arguments.of("/metrics", new OciRoute.Metrics()),
+                Arguments.of("/healthz?x=1", new OciRoute.Healthz()),
+                Arguments.of("/readyz", new OciRoute.Readyz()),
+                Arguments.of("/metrics/", new OciRoute.NotFound("/metrics/")),
+                Arguments.of("/v2/metrics", new OciRoute.NotFound("/v2/metrics")),
                 Arguments.of("/v1/_ping", new OciRoute.NotFound("/v1/_ping")),
                 Arguments.of("/v2x/foo", new OciRoute.NotFound("/v2x/foo")),
                 Arguments.of("/v2/library/nginx", new OciRoute.NotFound("/v2/library/nginx")),

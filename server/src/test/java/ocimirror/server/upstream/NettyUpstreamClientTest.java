@@ -317,6 +317,32 @@ class NettyUpstreamClientTest {
     }
 
     @Test
+    void theRateLimitAnUpstreamReportsReachesTheMetricsThroughTheResponseListener() throws Exception {
+        try (ocimirror.server.metrics.MirrorMetrics metrics = new ocimirror.server.metrics.MirrorMetrics()) {
+            NettyUpstreamClient netty = client(frontUrl, true, Optional.of(ALICE), 2,
+                    fastRetries().withResponseListener(metrics.rateLimitListener()));
+            try (UpstreamClients clients = metrics.meter(UpstreamClients.of(java.util.Map.of("a", netty)))) {
+                ocimirror.testing.PromText before = ocimirror.testing.PromText.parse(metrics.scrape());
+                assertTrue(Double.isNaN(before.value("ocimirror_upstream_ratelimit_remaining", "upstream", "a")));
+                UpstreamClient c = clients.get("a").orElseThrow();
+                // By digest: other tests count the requests for the tag in nginx's log.
+                Reference byDigest = Reference.parse(small.manifestDigest().toString());
+                ok(c.headManifest(SMALL_REPO, byDigest, OCI));
+                UpstreamManifest m = ok(c.getManifest(SMALL_REPO, byDigest, OCI));
+
+                ocimirror.testing.PromText after = ocimirror.testing.PromText.parse(metrics.scrape());
+                assertEquals(76, after.value("ocimirror_upstream_ratelimit_remaining", "upstream", "a"));
+                assertEquals(100, after.value("ocimirror_upstream_ratelimit_limit", "upstream", "a"));
+                assertEquals(1, after.value("ocimirror_upstream_requests_total", "upstream", "a", "op", "manifest_head",
+                        "outcome", "ok"), "one logical request, its 401 round included");
+                assertEquals(m.body().length, after.value("ocimirror_upstream_received_bytes_total", "upstream", "a"));
+                assertEquals(1, after.value("ocimirror_upstream_request_duration_seconds_count", "upstream", "a",
+                        "op", "manifest_get"));
+            }
+        }
+    }
+
+    @Test
     void serverErrorsAreRetriedWithBackoffThenReported() throws Exception {
         try (NettyUpstreamClient c = client(frontUrl)) {
             UpstreamException e = failure(c.getManifest(RepoName.of("flaky"), Reference.parse("1"), OCI));

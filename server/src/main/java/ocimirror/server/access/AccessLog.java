@@ -1,0 +1,102 @@
+package ocimirror.server.access;
+
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.slf4j.event.Level;
+
+/**
+ * Writes the access log: one line per request on the logger {@value #LOGGER}, at INFO (successful
+ * metrics scrapes and health probes at DEBUG: a probe every few seconds would drown the rest).
+ * The message is the fields as {@code key=value} (logfmt, values with spaces or quotes quoted);
+ * the same fields are in the MDC while the line is logged, which is where the JSON format puts them
+ * ({@code "mdc": {"status": "200", ...}}).
+ *
+ * <p>Fields: {@code method}, {@code path} (without the query), {@code route} (kind), {@code status}
+ * (499: the client left before a response), {@code bytes} (body bytes written), {@code duration_ms}
+ * (arrival to last byte written), {@code upstream} and {@code cache} ({@code -} for hosted and other
+ * requests), {@code request_id} (also sent as {@code X-Request-Id}), {@code client} (address:port
+ * of the connection), and {@code aborted=true} when the connection closed before the response ended.
+ */
+public final class AccessLog {
+    public static final String LOGGER = "ocimirror.access";
+    /** The MDC keys, in the order of the text line. */
+    public static final List<String> FIELDS = List.of("method", "path", "route", "status", "bytes", "duration_ms",
+            "upstream", "cache", "request_id", "client");
+
+    private final Logger log;
+
+    public AccessLog() {
+        this(LoggerFactory.getLogger(LOGGER));
+    }
+
+    AccessLog(Logger log) {
+        this.log = log;
+    }
+
+    /** Logs {@code r}, finished after {@code nanos}; {@code aborted}: its response did not end. */
+    void log(RequestRecord r, long nanos, boolean aborted) {
+        Level level = r.route() != null && r.route().ops() && r.status < 400 && !aborted ? Level.DEBUG : Level.INFO;
+        if (!log.isEnabledForLevel(level)) {
+            return;
+        }
+        Map<String, String> fields = new java.util.LinkedHashMap<>();
+        fields.put("method", r.method);
+        fields.put("path", r.path);
+        fields.put("route", r.route() == null ? "-" : r.route().label());
+        fields.put("status", Integer.toString(r.status));
+        fields.put("bytes", Long.toString(r.bytes));
+        fields.put("duration_ms", millis(nanos));
+        fields.put("upstream", r.upstream() == null ? "-" : r.upstream());
+        fields.put("cache", r.cache() == null ? "-" : r.cache().label());
+        fields.put("request_id", r.id);
+        fields.put("client", r.client);
+        if (aborted) {
+            fields.put("aborted", "true");
+        }
+        StringBuilder line = new StringBuilder(200);
+        for (Map.Entry<String, String> e : fields.entrySet()) {
+            if (line.length() > 0) {
+                line.append(' ');
+            }
+            line.append(e.getKey()).append('=');
+            quote(line, e.getValue());
+        }
+        fields.forEach(MDC::put);
+        try {
+            log.atLevel(level).log(line.toString());
+        } finally {
+            fields.keySet().forEach(MDC::remove);
+        }
+    }
+
+    /** Milliseconds with three decimals. */
+    static String millis(long nanos) {
+        long micros = Math.max(0, nanos / 1000);
+        long frac = micros % 1000;
+        return micros / 1000 + "." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + frac;
+    }
+
+    /** Appends {@code v}, quoted if it holds a space, quote, backslash or '='; control characters escaped. */
+    static void quote(StringBuilder out, String v) {
+        boolean plain = !v.isEmpty() && v.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=');
+        if (plain) {
+            out.append(v);
+            return;
+        }
+        out.append('"');
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20 || c == 0x7f) {
+                out.append(String.format("\\x%02x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        out.append('"');
+    }
+}

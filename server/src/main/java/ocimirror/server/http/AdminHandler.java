@@ -1,0 +1,96 @@
+package ocimirror.server.http;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.concurrent.RejectedExecutionException;
+import ocimirror.server.route.OciRoute;
+import ocimirror.server.route.OciRouteParser;
+import ocimirror.storage.oci.OciError;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin listener's only handler: {@link OpsEndpoints} and 404 for everything else, behind an
+ * aggregator (requests here have no body worth streaming). One request at a time per connection:
+ * reading pauses until the response is written.
+ */
+public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
+
+    private final OpsEndpoints ops;
+    private final OciRouteParser parser;
+    private final ErrorResponses errors;
+
+    public AdminHandler(OpsEndpoints ops, OciRouteParser parser, ErrorResponses errors) {
+        this.ops = requireNonNull(ops, "ops");
+        this.parser = requireNonNull(parser, "parser");
+        this.errors = requireNonNull(errors, "errors");
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        boolean head = HttpMethod.HEAD.equals(request.method());
+        if (request.decoderResult().isFailure()) {
+            FullHttpResponse r = errors.response(OciError.REQUEST_INVALID, null, head);
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.channel().config().setAutoRead(false);
+        var loop = ctx.executor();
+        var answer = answer(request);
+        answer.whenComplete((response, failure) -> {
+            try {
+                loop.execute(() -> {
+                    FullHttpResponse r = failure == null ? response : errors.response(failure, head);
+                    if (!ctx.channel().isActive()) {
+                        ReferenceCountUtil.release(r);
+                        return;
+                    }
+                    ctx.writeAndFlush(r).addListener((ChannelFutureListener) f -> {
+                        if (f.isSuccess()) {
+                            f.channel().config().setAutoRead(true);
+                        } else {
+                            f.channel().close();
+                        }
+                    });
+                });
+            } catch (RejectedExecutionException e) {
+                ReferenceCountUtil.release(response);
+            }
+        });
+    }
+
+    private java.util.concurrent.CompletableFuture<FullHttpResponse> answer(FullHttpRequest request) {
+        try {
+            OciRoute route = parser.parse(request.uri());
+            if (OpsEndpoints.handles(route)) {
+                return ops.answer(route, request.method());
+            }
+            return java.util.concurrent.CompletableFuture.failedFuture(OciError.NOT_FOUND.exception(
+                    "the admin listener serves /metrics, /healthz and /readyz only"));
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("admin connection error from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        } else {
+            log.warn("unexpected admin pipeline error", cause);
+        }
+        ctx.close();
+    }
+}

@@ -1,0 +1,268 @@
+package ocimirror.server.metrics;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import ocimirror.server.pullthrough.CacheResult;
+import ocimirror.server.pullthrough.PullThroughService;
+import ocimirror.server.route.RouteKind;
+import ocimirror.server.upstream.ResponseListener;
+import ocimirror.server.upstream.UpstreamClient;
+import ocimirror.server.upstream.UpstreamClients;
+
+/**
+ * Every meter of one running mirror, in its own Prometheus registry (created once by
+ * {@code MirrorServer} and handed to whatever records into it; nothing global). The names, as
+ * {@link #scrape()} writes them, are listed in the README's "Observability" section; labels
+ * only take values from small fixed sets (route kinds, methods, statuses, configured upstream
+ * names), never a repository, tag or client address.
+ *
+ * <p>Pull-through counters are read from {@link PullThroughService#stats()} and its in-flight
+ * map when scraped (function counters), not counted twice. Thread-safe.
+ */
+public final class MirrorMetrics implements AutoCloseable {
+    /** The Prometheus text exposition format, version 0.0.4, what {@link #scrape()} returns. */
+    public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    /** Histogram buckets for request and upstream latencies: from a cached manifest to a large layer. */
+    private static final Duration[] BUCKETS = {
+        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+        Duration.ofSeconds(60), Duration.ofSeconds(300)};
+    private static final Set<String> METHODS = Set.of("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS");
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+    private final Counter evictions;
+    private final Counter evictedBytes;
+    private final Counter tlsSuccess;
+    private final Counter tlsFailure;
+    private final AtomicInteger connections = new AtomicInteger();
+    private final CacheSize cacheSize = new CacheSize();
+    private final Map<RequestKey, Counter> requests = new ConcurrentHashMap<>();
+    private final Map<RouteKind, RouteMeters> routes = new ConcurrentHashMap<>();
+    private final Map<String, Counter> cacheRequests = new ConcurrentHashMap<>();
+    private final UpstreamMeters upstreams;
+
+    private record RequestKey(RouteKind route, String method, int status) {
+    }
+
+    private record RouteMeters(Timer duration, Counter bytes) {
+    }
+
+    /** The last measurement of {@code blobs/} (NaN until the first one), or a running total to read instead. */
+    private static final class CacheSize {
+        volatile double bytes = Double.NaN;
+        volatile double blobs = Double.NaN;
+        volatile LongSupplier source;
+
+        double bytes() {
+            LongSupplier s = source;
+            return s != null ? s.getAsLong() : bytes;
+        }
+    }
+
+    /** A registry with the JVM and process meters bound. */
+    public MirrorMetrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        evictions = Counter.builder("ocimirror.cache.evictions")
+                .description("Blobs deleted by cache eviction").register(registry);
+        evictedBytes = Counter.builder("ocimirror.cache.evicted").baseUnit("bytes")
+                .description("Bytes deleted by cache eviction").register(registry);
+        tlsSuccess = tls("success");
+        tlsFailure = tls("failure");
+        Gauge.builder("ocimirror.http.connections", connections, AtomicInteger::get)
+                .description("Client connections open").register(registry);
+        Gauge.builder("ocimirror.cache.size", cacheSize, CacheSize::bytes).baseUnit("bytes")
+                .description("Bytes of committed blobs on disk").register(registry);
+        Gauge.builder("ocimirror.cache.blobs", cacheSize, c -> c.blobs)
+                .description("Committed blobs on disk, as last measured").register(registry);
+        upstreams = new UpstreamMeters(registry, BUCKETS);
+    }
+
+    private Counter tls(String result) {
+        return Counter.builder("ocimirror.tls.handshakes").tag("result", result)
+                .description("TLS handshakes with clients").register(registry);
+    }
+
+    /** The registry, for meters recorded elsewhere. */
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** Every meter in the Prometheus text format ({@link #CONTENT_TYPE}). */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    // --- requests ---
+
+    /**
+     * One answered request: {@code ocimirror_http_requests_total}, the latency histogram and the
+     * body bytes sent.
+     *
+     * @param method the request method (anything unusual is counted as {@code OTHER})
+     * @param status the status sent (499: none, the client left first)
+     */
+    public void request(RouteKind route, String method, int status, long bytes, long nanos) {
+        String m = METHODS.contains(method) ? method : "OTHER";
+        requests.computeIfAbsent(new RequestKey(route, m, status), k -> Counter.builder("ocimirror.http.requests")
+                .tag("route", k.route().label()).tag("method", k.method()).tag("status", Integer.toString(k.status()))
+                .description("Requests answered, by route kind, method and status").register(registry)).increment();
+        RouteMeters r = routes.computeIfAbsent(route, k -> new RouteMeters(
+                Timer.builder("ocimirror.http.request.duration").tag("route", k.label())
+                        .description("From the request's arrival to its response's last byte written")
+                        .serviceLevelObjectives(BUCKETS).register(registry),
+                Counter.builder("ocimirror.http.served").baseUnit("bytes").tag("route", k.label())
+                        .description("Response body bytes written").register(registry)));
+        r.duration().record(nanos, TimeUnit.NANOSECONDS);
+        if (bytes > 0) {
+            r.bytes().increment(bytes);
+        }
+    }
+
+    /** What the cache did for one request of a proxied repository ({@code kind}: manifest or blob). */
+    public void cacheRequest(RouteKind kind, CacheResult result) {
+        cacheRequests.computeIfAbsent(kind.label() + "/" + result.label(), k -> Counter.builder("ocimirror.cache.requests")
+                .tag("kind", kind.label()).tag("result", result.label())
+                .description("Requests of proxied repositories, by what the cache did").register(registry)).increment();
+    }
+
+    /** A client connection opened ({@code +1}) or closed ({@code -1}). */
+    public void connections(int delta) {
+        connections.addAndGet(delta);
+    }
+
+    /** A TLS handshake with a client ended. */
+    public void tlsHandshake(boolean success) {
+        (success ? tlsSuccess : tlsFailure).increment();
+    }
+
+    // --- cache ---
+
+    /** Blobs deleted by eviction: increment once per blob ({@code ocimirror_cache_evictions_total}). */
+    public Counter evictions() {
+        return evictions;
+    }
+
+    /** Bytes deleted by eviction ({@code ocimirror_cache_evicted_bytes_total}). */
+    public Counter evictedBytes() {
+        return evictedBytes;
+    }
+
+    /** The size of {@code blobs/}, as just measured ({@link CacheSizeProbe}). */
+    public void cacheSize(long bytes, long blobs) {
+        cacheSize.bytes = bytes;
+        cacheSize.blobs = blobs;
+    }
+
+    /**
+     * Reads {@code ocimirror_cache_size_bytes} from {@code bytes} when scraped (a running total the
+     * storage keeps) instead of the last walk of {@code blobs/}.
+     */
+    public void cacheSizeSource(LongSupplier bytes) {
+        cacheSize.source = requireNonNull(bytes, "bytes");
+    }
+
+    /** One blob of {@code size} bytes evicted: both eviction counters (for an eviction listener). */
+    public void evicted(long size) {
+        evictions.increment();
+        evictedBytes.increment(size);
+    }
+
+    /** Reads the pull-through counters and downloads in progress when scraped. */
+    public void monitor(PullThroughService pullThrough) {
+        requireNonNull(pullThrough, "pullThrough");
+        FunctionCounter.builder("ocimirror.cache.stale.served", pullThrough, p -> p.stats().staleServed())
+                .description("Cached manifests served without revalidation while their upstream was out")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.cache.coalesced", pullThrough, p -> p.stats().coalesced())
+                .tag("kind", "manifest").description("Requests that joined another request's upstream fetch")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.cache.coalesced", pullThrough, p -> p.inflight().joinedCount())
+                .tag("kind", "blob").description("Requests that joined another request's upstream fetch")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.cache.negative.hits", pullThrough, p -> p.stats().negativeHits())
+                .description("Requests answered 404 from the memory of an upstream 404").register(registry);
+        FunctionCounter.builder("ocimirror.pullthrough.blob.fetches", pullThrough, p -> p.stats().blobFetches())
+                .description("Blob downloads started (one per digest however many clients ask)").register(registry);
+        FunctionCounter.builder("ocimirror.pullthrough.prefetches", pullThrough, p -> p.stats().prefetches())
+                .description("Blobs asked for in the background after their manifest was fetched").register(registry);
+        Gauge.builder("ocimirror.pullthrough.inflight.fetches", pullThrough, p -> p.inflight().size())
+                .description("Blob downloads in progress").register(registry);
+    }
+
+    /** The storage executor's backlog and busy threads. */
+    public void monitor(ThreadPoolExecutor storage) {
+        requireNonNull(storage, "storage");
+        Gauge.builder("ocimirror.storage.queue", storage, e -> e.getQueue().size())
+                .description("Storage tasks waiting for a thread").register(registry);
+        Gauge.builder("ocimirror.storage.active", storage, ThreadPoolExecutor::getActiveCount)
+                .description("Storage threads busy").register(registry);
+    }
+
+    // --- upstreams ---
+
+    /**
+     * The same clients, each recording {@code ocimirror_upstream_*} (requests by outcome, latency,
+     * bytes received), and a rate-limit gauge per upstream (NaN until the upstream reports one).
+     */
+    public UpstreamClients meter(UpstreamClients clients) {
+        Map<String, UpstreamClient> metered = new LinkedHashMap<>();
+        for (UpstreamClient c : clients.all()) {
+            upstreams.rateLimit(c.name());
+            metered.put(c.name(), new MeteredUpstreamClient(c, upstreams));
+        }
+        return UpstreamClients.of(metered);
+    }
+
+    /** The hook for {@code UpstreamClientOptions}: reads rate-limit headers of upstream responses. */
+    public ResponseListener rateLimitListener() {
+        return upstreams.listener();
+    }
+
+    /** Upstream names with a rate-limit gauge. */
+    Collection<String> upstreamNames() {
+        return upstreams.names();
+    }
+
+    @Override
+    public void close() {
+        gc.close();
+        registry.close();
+    }
+
+    static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,96 @@
+package ocimirror.server.metrics;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import ocimirror.storage.meta.MetadataStore;
+import ocimirror.storage.oci.Digest;
+
+/**
+ * What {@code GET /readyz} answers: whether the mirror can serve and store right now. The check
+ * reads one key from RocksDB (any answer will do; a closed or broken store throws) and creates
+ * and deletes a file in {@code ingest/}, where every upload and download is written (a full,
+ * read-only or vanished data directory fails it). It runs on the storage executor, never on an
+ * event loop, at most once per {@link #MAX_AGE}: probes in between get the last result, and
+ * concurrent ones share the check in progress. A saturated storage executor is not ready either.
+ */
+public final class Readiness {
+    /** How long a result is reused. */
+    public static final Duration MAX_AGE = Duration.ofSeconds(1);
+    // Any digest will do: the read only proves that RocksDB answers.
+    private static final Digest PROBE = Digest.sha256(new byte[0]);
+
+    private final MetadataStore metadata;
+    private final Path ingestDir;
+    private final Executor storage;
+    private final Clock clock;
+    private final Object lock = new Object();
+    private Result last;
+    private long checkedAt;
+    private CompletableFuture<Result> running;
+
+    /** @param ready whether both checks passed; {@code detail} says what failed, or "ok" */
+    public record Result(boolean ready, String detail) {
+    }
+
+    public Readiness(MetadataStore metadata, Path ingestDir, Executor storage, Clock clock) {
+        this.metadata = requireNonNull(metadata, "metadata");
+        this.ingestDir = requireNonNull(ingestDir, "ingestDir");
+        this.storage = requireNonNull(storage, "storage");
+        this.clock = requireNonNull(clock, "clock");
+    }
+
+    /** The current answer; completes on a storage thread, or at once when a recent result is reused. */
+    public CompletableFuture<Result> check() {
+        CompletableFuture<Result> mine;
+        synchronized (lock) {
+            long now = clock.millis();
+            if (last != null && now - checkedAt >= 0 && now - checkedAt < MAX_AGE.toMillis()) {
+                return CompletableFuture.completedFuture(last);
+            }
+            if (running != null) {
+                return running.copy();
+            }
+            mine = new CompletableFuture<>();
+            running = mine;
+        }
+        try {
+            storage.execute(() -> finish(mine, probe()));
+        } catch (RejectedExecutionException e) {
+            finish(mine, new Result(false, "storage executor saturated"));
+        }
+        return mine.copy();
+    }
+
+    private void finish(CompletableFuture<Result> f, Result r) {
+        synchronized (lock) {
+            last = r;
+            checkedAt = clock.millis();
+            running = null;
+        }
+        f.complete(r);
+    }
+
+    /** Both checks, on a storage thread. */
+    private Result probe() {
+        try {
+            metadata.getBlob(PROBE);
+        } catch (RuntimeException e) {
+            return new Result(false, "metadata store unusable: " + e.getMessage());
+        }
+        try {
+            Path p = Files.createTempFile(ingestDir, ".readyz-", ".tmp");
+            Files.deleteIfExists(p); // whatever cleans ingest/ may have taken it already
+        } catch (IOException | RuntimeException e) {
+            return new Result(false, "cannot write to " + ingestDir + ": " + e);
+        }
+        return new Result(true, "ok");
+    }
+}
