@@ -63,6 +63,12 @@ import java.util.stream.Collectors;
  *   realm: ocimirror
  *   defaultAccess: pull             # pull | push
  *   users: {ci: push}
+ * cache:                            # absent: unbounded; see CacheReader
+ *   maxSize: 50GiB
+ *   highWatermark: 0.90
+ *   lowWatermark: 0.80
+ *   pins: [docker.io/library/alpine:3.20]
+ * gc: {gracePeriod: 1h, interval: 1h}
  * </pre>
  */
 public final class ConfigLoader {
@@ -169,8 +175,11 @@ public final class ConfigLoader {
         TlsAuthReader security = new TlsAuthReader(source, reader);
         TlsConfig tls = security.tls(raw.tls());
         AuthConfig auth = security.auth(raw.auth());
+        CacheReader cacheReader = new CacheReader(source);
+        CacheConfig cache = cacheReader.cache(raw.cache());
+        GcConfig gc = cacheReader.gc(raw.gc());
         try {
-            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth);
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, cache, gc);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -238,7 +247,7 @@ public final class ConfigLoader {
     record FileConfig(String listen, String data, StorageSection storage, LimitsSection limits,
                       List<UpstreamReader.UpstreamSection> upstreams, List<String> hosted,
                       PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
-                      TlsAuthReader.AuthSection auth) {
+                      TlsAuthReader.AuthSection auth, CacheReader.CacheSection cache, CacheReader.GcSection gc) {
     }
 
     record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl) {

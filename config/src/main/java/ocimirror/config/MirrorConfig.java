@@ -32,10 +32,12 @@ import java.util.regex.Pattern;
  * @param pullThrough pull-through behaviour
  * @param tls         how the server speaks TLS; null: {@link TlsConfig#defaults()} (generated CA)
  * @param auth        client authentication; null: {@link AuthConfig#disabled()}
+ * @param cache       size bound, eviction watermarks and pins; null: {@link CacheConfig#defaults()} (unbounded)
+ * @param gc          garbage collection of hosted namespaces; null: {@link GcConfig#defaults()}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
                            List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
-                           TlsConfig tls, AuthConfig auth) {
+                           TlsConfig tls, AuthConfig auth, CacheConfig cache, GcConfig gc) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -50,12 +52,20 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         pullThrough = pullThrough == null ? PullThrough.defaults() : pullThrough;
         tls = tls == null ? TlsConfig.defaults() : tls;
         auth = auth == null ? AuthConfig.disabled() : auth;
+        cache = cache == null ? CacheConfig.defaults() : cache;
+        gc = gc == null ? GcConfig.defaults() : gc;
         checkRouting(upstreams, hosted);
+    }
+
+    /** As the canonical constructor, with the default (unbounded) cache and garbage collection. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, null, null);
     }
 
     /** A configuration without upstreams: a plain registry, HTTPS with a generated CA, no client authentication. */
     public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits) {
-        this(listen, dataDir, storage, limits, null, null, null, null, null);
+        this(listen, dataDir, storage, limits, null, null, null, null, null, null, null);
     }
 
     /**
@@ -86,30 +96,40 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, cache, gc);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, cache, gc);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, cache, gc);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, cache, gc);
     }
 
     /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
     public MirrorConfig withTls(TlsConfig t) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, cache, gc);
     }
 
     /** This configuration with another client authentication setting. */
     public MirrorConfig withAuth(AuthConfig a) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, cache, gc);
+    }
+
+    /** This configuration with another cache bound and pins. */
+    public MirrorConfig withCache(CacheConfig c) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, c, gc);
+    }
+
+    /** This configuration with other garbage collection settings. */
+    public MirrorConfig withGc(GcConfig g) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, cache, g);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */
