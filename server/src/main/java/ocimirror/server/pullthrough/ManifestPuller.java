@@ -19,6 +19,7 @@ import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamManifest;
+import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.BlobRecord;
@@ -253,25 +254,27 @@ final class ManifestPuller {
         }
         ManifestFacts facts = ManifestFacts.of(body, m.contentType());
         BlobInfo info;
-        try {
+        // Held while stored and recorded, so that an eviction of these bytes (cached under another
+        // repository) finishes first or waits: never a record written for a file about to go.
+        try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {
             info = blobs.put(body, digest);
+            long now = clock.millis();
+            if (metadata.getBlob(digest).isEmpty()) {
+                metadata.putBlob(new BlobRecord(digest, body.length, facts.mediaType(), now, now));
+            }
+            metadata.putManifest(t.repo(), new ManifestRecord(digest, facts.mediaType(), body.length, facts.subject(),
+                    facts.artifactType(), facts.annotations()));
+            if (ref instanceof Reference.Tag tag) {
+                TagRecord rec = new TagRecord(digest, facts.mediaType(), body.length, now, now);
+                // Only a full client's answer is the tag's true object; a narrower one stays in memory.
+                if (accept.full()) {
+                    metadata.putTag(t.repo(), tag.name(), rec);
+                } else {
+                    narrowTags.put(key, rec);
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-        long now = clock.millis();
-        if (metadata.getBlob(digest).isEmpty()) {
-            metadata.putBlob(new BlobRecord(digest, body.length, facts.mediaType(), now, now));
-        }
-        metadata.putManifest(t.repo(), new ManifestRecord(digest, facts.mediaType(), body.length, facts.subject(),
-                facts.artifactType(), facts.annotations()));
-        if (ref instanceof Reference.Tag tag) {
-            TagRecord rec = new TagRecord(digest, facts.mediaType(), body.length, now, now);
-            // Only a full client's answer is the tag's true object; a narrower one stays in memory.
-            if (accept.full()) {
-                metadata.putTag(t.repo(), tag.name(), rec);
-            } else {
-                narrowTags.put(key, rec);
-            }
         }
         onFetched.accept(new Fetched(t, facts));
         return new ManifestContent(digest, facts.mediaType(), info);

@@ -17,6 +17,7 @@ import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
+import ocimirror.storage.cache.AccessRecorder;
 import ocimirror.storage.meta.BlobRecord;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.Digest;
@@ -84,6 +85,7 @@ public final class PullThroughService implements AutoCloseable {
     private final ManifestPuller manifests;
     private final Prefetcher prefetcher;
     private final Cache<String, Boolean> blobNotFound;
+    private final AccessRecorder access;
 
     /**
      * @param prefetchLayers      fetch an image manifest's config and layers in the background
@@ -125,6 +127,7 @@ public final class PullThroughService implements AutoCloseable {
                     return now.getEpochSecond() * 1_000_000_000L + now.getNano();
                 })
                 .expireAfterWrite(settings.negativeCacheTtl()).build();
+        this.access = new AccessRecorder(metadata, storage, clock, AccessRecorder.DEFAULT_INTERVAL);
     }
 
     /**
@@ -135,7 +138,10 @@ public final class PullThroughService implements AutoCloseable {
     public CompletableFuture<ManifestContent> manifest(RepoTarget.Proxied target, Reference ref, AcceptedTypes accept) {
         try {
             return manifests.get(requireNonNull(target, "target"), requireNonNull(ref, "ref"),
-                    requireNonNull(accept, "accept"));
+                    requireNonNull(accept, "accept")).thenApply(content -> {
+                        access.accessed(content.digest()); // the eviction order, throttled
+                        return content;
+                    });
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -150,6 +156,7 @@ public final class PullThroughService implements AutoCloseable {
             Optional<BlobInfo> local = blobs.stat(digest);
             if (local.isPresent()) {
                 link(target.repo(), digest);
+                access.accessed(digest);
                 return CompletableFuture.completedFuture(new BlobSource.Stored(local.get()));
             }
             String key = target.repo() + "@" + digest;
@@ -229,6 +236,9 @@ public final class PullThroughService implements AutoCloseable {
         try {
             storage.execute(() -> {
                 try {
+                    if (blobs.stat(digest).isEmpty()) {
+                        return; // evicted meanwhile: a link would point at nothing
+                    }
                     metadata.linkBlob(repo, digest);
                 } catch (RuntimeException e) {
                     log.warn("could not link {} into {}: {}", digest, repo, e.toString());
