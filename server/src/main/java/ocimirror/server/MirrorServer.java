@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.auth.HtpasswdAuthenticator;
+import ocimirror.server.cache.CacheMaintenance;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
@@ -67,10 +68,11 @@ public final class MirrorServer implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
+    private final CacheMaintenance cache;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
-                         EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel) {
+                         EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel, CacheMaintenance cache) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
@@ -78,6 +80,7 @@ public final class MirrorServer implements AutoCloseable {
         this.boss = boss;
         this.workers = workers;
         this.serverChannel = serverChannel;
+        this.cache = cache;
     }
 
     /** The pull-through side: null parts when no upstream is configured. */
@@ -204,6 +207,7 @@ public final class MirrorServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("ocimirror-io"), io);
         Upstreams upstreams = Upstreams.none();
         Security security = null;
+        CacheMaintenance cache = null;
         try {
             // After Storage.open: the generated PKI is created under the data directory's lock.
             security = Security.start(config, clock, reloadInterval);
@@ -211,6 +215,7 @@ public final class MirrorServer implements AutoCloseable {
                     RegistryService.Settings.from(config));
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
             upstreams = Upstreams.start(config, storage, executor, clock);
+            cache = CacheMaintenance.start(config, storage, executor, clock, router, upstreams.pullThrough(), service);
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(channelType)
@@ -231,8 +236,11 @@ public final class MirrorServer implements AutoCloseable {
             if (router.proxies()) {
                 log.info("proxying {} (hosted namespaces: {})", router.selectors(), config.hosted());
             }
-            return new MirrorServer(storage, executor, upstreams, security, boss, workers, channel);
+            return new MirrorServer(storage, executor, upstreams, security, boss, workers, channel, cache);
         } catch (Exception | Error e) {
+            if (cache != null) {
+                cache.close();
+            }
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             upstreams.close();
@@ -258,6 +266,11 @@ public final class MirrorServer implements AutoCloseable {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
+    /** Eviction, garbage collection and pins: sizes, listeners (metrics), runs on demand. */
+    public CacheMaintenance cache() {
+        return cache;
+    }
+
     /** {@code https}, or {@code http} when TLS is off. */
     public String scheme() {
         return security.scheme();
@@ -275,6 +288,7 @@ public final class MirrorServer implements AutoCloseable {
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         } finally {
+            cache.close();
             try {
                 upstreams.close();
             } catch (RuntimeException e) {

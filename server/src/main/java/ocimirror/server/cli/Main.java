@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "ocimirror", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "An OCI registry and pull-through mirror.",
         subcommands = {Main.Serve.class, ConfigCommand.class, CaCommand.class, DoctorCommand.class,
+                PinCommand.class, GcCommand.class, VerifyCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
