@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running registry: storage, the bounded storage executor, the upstream clients and the
  * pull-through service (only when upstreams are configured), TLS and client authentication (when
- * configured, see {@link Security}) and the Netty server, wired by hand. {@link #start} returns
+ * configured, see {@link Security}), the cache maintenance (eviction, hosted GC, pins: {@link #cache()})
+ * and the Netty server, wired by hand. {@link #start} returns
  * once the socket listens; {@link #close} stops accepting, closes the connections, cancels the
  * downloads in progress and closes the upstream clients, stops watching the certificate and
  * htpasswd files, lets queued storage work finish, and closes the storage last.
