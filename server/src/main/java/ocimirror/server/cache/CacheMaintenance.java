@@ -86,7 +86,7 @@ public final class CacheMaintenance implements AutoCloseable {
         requireNonNull(config, "config");
         CacheRepos repos = new CacheRepos(config.upstreams());
         List<PinnedImage> pins = resolvePins(config, storage, router);
-        Evictor evictor = new Evictor(storage.index(), storage.blobs(), repos,
+        Evictor evictor = new Evictor(storage.index(), storage.blobs(), clock, repos,
                 () -> PinnedSet.resolve(pins.stream().map(PinnedImage::pin).toList(), storage.metadata(),
                         storage.blobs()));
         Duration grace = config.gc().gracePeriod();

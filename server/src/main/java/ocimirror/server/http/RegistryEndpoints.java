@@ -242,7 +242,7 @@ final class RegistryEndpoints {
             h.respond(ex, head);
             return;
         }
-        Opened file = open(content.blob(), ifGone);
+        Opened file = open(content.blob(), OciError.MANIFEST_UNKNOWN, ifGone);
         if (file != null) {
             h.respondFile(ex, head, file.channel(), 0, size, file.hold()::close);
         }
@@ -261,7 +261,7 @@ final class RegistryEndpoints {
             h.respond(ex, plan.head());
             return;
         }
-        Opened file = open(blob, ifGone);
+        Opened file = open(blob, OciError.BLOB_UNKNOWN, ifGone);
         if (file != null) {
             h.respondFile(ex, plan.head(), file.channel(), plan.start(), plan.length(), file.hold()::close);
         }
@@ -280,7 +280,7 @@ final class RegistryEndpoints {
         // Held from the start: once committed, the blob is in the eviction order like any other.
         Optional<BlobHolds.Hold> hold = service.holds().tryHold(fetch.digest());
         if (hold.isEmpty()) {
-            gone(fetch.digest(), ifGone);
+            gone(fetch.digest(), OciError.BLOB_UNKNOWN, ifGone);
             return;
         }
         FileChannel reader;
@@ -298,17 +298,17 @@ final class RegistryEndpoints {
     }
 
     /** Holds and opens {@code blob}; if it is being deleted or gone, runs {@code ifGone} (or 404s) and returns null. */
-    private Opened open(BlobInfo blob, Runnable ifGone) {
+    private Opened open(BlobInfo blob, OciError unknown, Runnable ifGone) {
         Optional<BlobHolds.Hold> hold = service.holds().tryHold(blob.digest());
         if (hold.isEmpty()) {
-            gone(blob.digest(), ifGone);
+            gone(blob.digest(), unknown, ifGone);
             return null;
         }
         try {
             return new Opened(FileChannel.open(blob.path(), StandardOpenOption.READ), hold.get());
         } catch (NoSuchFileException e) {
             hold.get().close();
-            gone(blob.digest(), ifGone);
+            gone(blob.digest(), unknown, ifGone);
             return null;
         } catch (IOException e) {
             hold.get().close();
@@ -319,9 +319,9 @@ final class RegistryEndpoints {
         }
     }
 
-    private static void gone(Digest digest, Runnable ifGone) {
+    private static void gone(Digest digest, OciError unknown, Runnable ifGone) {
         if (ifGone == null) {
-            throw OciError.BLOB_UNKNOWN.exception("blob " + digest + " is gone");
+            throw unknown.exception(digest + " is gone");
         }
         ifGone.run();
     }

@@ -3,6 +3,7 @@ package ocimirror.storage.cache;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -45,6 +46,7 @@ public final class Evictor {
 
     private final CacheIndex index;
     private final BlobStore blobs;
+    private final Clock clock;
     private final Predicate<RepoName> isCacheRepo;
     private final Supplier<Set<Digest>> pinned;
     private final List<EvictionListener> listeners = new CopyOnWriteArrayList<>();
@@ -73,9 +75,11 @@ public final class Evictor {
      *                    manifests); any other repository holding a blob makes it hosted
      * @param pinned      the digests pinned images need, asked once per pass
      */
-    public Evictor(CacheIndex index, BlobStore blobs, Predicate<RepoName> isCacheRepo, Supplier<Set<Digest>> pinned) {
+    public Evictor(CacheIndex index, BlobStore blobs, Clock clock, Predicate<RepoName> isCacheRepo,
+                   Supplier<Set<Digest>> pinned) {
         this.index = requireNonNull(index, "index");
         this.blobs = requireNonNull(blobs, "blobs");
+        this.clock = requireNonNull(clock, "clock");
         this.isCacheRepo = requireNonNull(isCacheRepo, "isCacheRepo");
         this.pinned = requireNonNull(pinned, "pinned");
     }
@@ -125,7 +129,10 @@ public final class Evictor {
                 try {
                     Optional<BlobRecord> removed = index.removeBlob(d, isCacheRepo);
                     if (removed.isEmpty()) {
-                        kept++; // hosted
+                        // Hosted: never evicted, and nobody records its reads. Moved to the recent end
+                        // so that the next passes do not walk past it again before older cache blobs.
+                        kept++;
+                        index.touchBlob(d, clock.millis());
                         continue;
                     }
                     deleteFile(d);

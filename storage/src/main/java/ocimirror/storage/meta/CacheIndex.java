@@ -33,6 +33,9 @@ public interface CacheIndex {
     /** Up to {@code n} blobs in eviction order (least recently used first) after {@code after} (null: from the start). */
     List<LruEntry> lru(LruEntry after, int n);
 
+    /** Moves the blob to {@code lastAccess} in the eviction order (as {@link MetadataStore#touchBlob}). */
+    void touchBlob(Digest digest, long lastAccess);
+
     /** The repositories that link {@code digest} or hold it as a manifest. */
     List<BlobRef> refs(Digest digest);
 

@@ -38,7 +38,7 @@ class EvictorTest {
     void open() throws Exception {
         f = new StoreFixture(dir);
         pins = new ArrayList<>();
-        evictor = new Evictor(f.storage.index(), f.storage.blobs(), IS_CACHE,
+        evictor = new Evictor(f.storage.index(), f.storage.blobs(), f.clock, IS_CACHE,
                 () -> PinnedSet.resolve(pins, f.storage.metadata(), f.storage.blobs()));
         evictor.addListener((d, size) -> evicted.add(d));
     }
@@ -118,10 +118,18 @@ class EvictorTest {
         Digest pushed = f.blob(HOSTED, 1000);
         Digest pushedManifest = f.manifest(HOSTED, "v1", pushed, List.of(shared));
         Digest cachedOnly = f.blob(CACHED, 1000);
+        f.clock.advance(Duration.ofMinutes(1));
+        Digest recent = f.blob(CACHED, 1000);
+        f.clock.advance(Duration.ofMinutes(1));
 
-        Evictor.Pass pass = evictor.evict(0);
+        Evictor.Pass pass = evictor.evict(f.storage.index().blobBytes() - 1000);
 
         assertEquals(List.of(cachedOnly), evicted);
+        List<Digest> order = order();
+        assertEquals(recent, order.get(0), "hosted blobs move behind the cache blobs, so later passes reach those first");
+        assertEquals(Set.of(shared, pushed, pushedManifest), Set.copyOf(order.subList(1, order.size())));
+        evictor.evict(0);
+        assertEquals(List.of(cachedOnly, recent), evicted);
         assertEquals(3, pass.kept());
         assertTrue(f.fileExists(shared) && f.fileExists(pushed) && f.fileExists(pushedManifest));
         assertTrue(f.storage.metadata().isBlobLinked(CACHED, shared), "refused removals change nothing");
