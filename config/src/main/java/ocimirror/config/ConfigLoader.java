@@ -65,6 +65,12 @@ import java.util.stream.Collectors;
  *   users: {ci: push}
  * metrics: {public: true, adminListen: "127.0.0.1:9090", cacheSizeInterval: 5m}   # see ObservabilityConfig
  * log: {format: text}               # text | json
+ * cache:                            # absent: unbounded; see CacheReader
+ *   maxSize: 50GiB
+ *   highWatermark: 0.90
+ *   lowWatermark: 0.80
+ *   pins: [docker.io/library/alpine:3.20]
+ * gc: {gracePeriod: 1h, interval: 1h}
  * </pre>
  */
 public final class ConfigLoader {
@@ -183,8 +189,11 @@ public final class ConfigLoader {
         TlsConfig tls = security.tls(raw.tls());
         AuthConfig auth = security.auth(raw.auth());
         ObservabilityConfig obs = ObservabilityReader.read(source, reader, raw.metrics(), raw.log());
+        CacheReader cacheReader = new CacheReader(source);
+        CacheConfig cache = cacheReader.cache(raw.cache());
+        GcConfig gc = cacheReader.gc(raw.gc());
         try {
-            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs);
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs, cache, gc);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -253,7 +262,7 @@ public final class ConfigLoader {
                       List<UpstreamReader.UpstreamSection> upstreams, List<String> hosted,
                       PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
                       TlsAuthReader.AuthSection auth, ObservabilityReader.MetricsSection metrics,
-                      ObservabilityReader.LogSection log) {
+                      ObservabilityReader.LogSection log, CacheReader.CacheSection cache, CacheReader.GcSection gc) {
     }
 
     record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl, List<String> prefetch) {

@@ -33,10 +33,13 @@ import java.util.regex.Pattern;
  * @param tls         how the server speaks TLS; null: {@link TlsConfig#defaults()} (generated CA)
  * @param auth        client authentication; null: {@link AuthConfig#disabled()}
  * @param observability metrics endpoints and log format; null: {@link ObservabilityConfig#defaults()}
+ * @param cache       size bound, eviction watermarks and pins; null: {@link CacheConfig#defaults()} (unbounded)
+ * @param gc          garbage collection of hosted namespaces; null: {@link GcConfig#defaults()}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
                            List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
-                           TlsConfig tls, AuthConfig auth, ObservabilityConfig observability) {
+                           TlsConfig tls, AuthConfig auth, ObservabilityConfig observability,
+                           CacheConfig cache, GcConfig gc) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -52,18 +55,34 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         tls = tls == null ? TlsConfig.defaults() : tls;
         auth = auth == null ? AuthConfig.disabled() : auth;
         observability = observability == null ? ObservabilityConfig.defaults() : observability;
+        cache = cache == null ? CacheConfig.defaults() : cache;
+        gc = gc == null ? GcConfig.defaults() : gc;
         checkRouting(upstreams, hosted);
     }
 
-    /** A configuration without upstreams: a plain registry, HTTPS with a generated CA, no client authentication. */
-    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits) {
-        this(listen, dataDir, storage, limits, null, null, null, null, null, null);
+    /** As the canonical constructor, with the default metrics, logs, cache and garbage collection. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, null, null, null);
     }
 
     /** As the canonical constructor, with the default metrics and log settings. */
     public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
-                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth) {
-        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, null);
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth,
+                        CacheConfig cache, GcConfig gc) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, null, cache, gc);
+    }
+
+    /** A configuration without upstreams: a plain registry, HTTPS with a generated CA, no client authentication. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits) {
+        this(listen, dataDir, storage, limits, null, null, null, null, null, null, null, null);
+    }
+
+    /** As the canonical constructor, with the default metrics and log settings, cache and garbage collection. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth,
+                        ObservabilityConfig observability) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, null, null);
     }
 
     /**
@@ -94,35 +113,45 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc);
     }
 
     /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
     public MirrorConfig withTls(TlsConfig t) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc);
     }
 
     /** This configuration with another client authentication setting. */
     public MirrorConfig withAuth(AuthConfig a) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc);
     }
 
     /** This configuration with other metrics and log settings. */
     public MirrorConfig withObservability(ObservabilityConfig o) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc);
+    }
+
+    /** This configuration with another cache bound and pins. */
+    public MirrorConfig withCache(CacheConfig c) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc);
+    }
+
+    /** This configuration with other garbage collection settings. */
+    public MirrorConfig withGc(GcConfig g) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */

@@ -32,6 +32,7 @@ import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.server.metrics.Observability;
 import ocimirror.server.metrics.Readiness;
 import ocimirror.server.pipeline.AdminChannelInitializer;
+import ocimirror.server.cache.CacheMaintenance;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
 import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running registry: storage, the bounded storage executor, the upstream clients and the
  * pull-through service (only when upstreams are configured), TLS and client authentication (when
- * configured, see {@link Security}) and the Netty server, wired by hand. {@link #start} returns
+ * configured, see {@link Security}), the cache maintenance (eviction, hosted GC, pins: {@link #cache()})
+ * and the Netty server, wired by hand. {@link #start} returns
  * once the socket listens; {@link #close} stops accepting, closes the connections, cancels the
  * downloads in progress and closes the upstream clients, stops watching the certificate and
  * htpasswd files, lets queued storage work finish, and closes the storage last.
@@ -84,11 +86,12 @@ public final class MirrorServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Channel serverChannel;
     private final Ops ops;
+    private final CacheMaintenance cache;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
                          StartupPrefetch prefetch, EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel,
-                         Ops ops) {
+                         Ops ops, CacheMaintenance cache) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
@@ -98,6 +101,7 @@ public final class MirrorServer implements AutoCloseable {
         this.workers = workers;
         this.serverChannel = serverChannel;
         this.ops = ops;
+        this.cache = cache;
     }
 
     /** The metrics and the admin listener (null when not configured). */
@@ -233,6 +237,7 @@ public final class MirrorServer implements AutoCloseable {
         Security security = null;
         MirrorMetrics metrics = new MirrorMetrics();
         Channel admin = null;
+        CacheMaintenance cache = null;
         try {
             metrics.monitor(executor);
             // After Storage.open: the generated PKI is created under the data directory's lock.
@@ -241,6 +246,10 @@ public final class MirrorServer implements AutoCloseable {
                     RegistryService.Settings.from(config));
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
             upstreams = Upstreams.start(config, storage, executor, clock, metrics);
+            cache = CacheMaintenance.start(config, storage, executor, clock, router, upstreams.pullThrough(), service);
+            // The cache's running byte total (kept with every blob record) and its evictions feed the meters.
+            metrics.cacheSizeSource(cache::storedBytes);
+            cache.addEvictionListener((digest, size) -> metrics.evicted(size));
             var metricsConfig = config.observability().metrics();
             Observability obs = new Observability(metrics, new Readiness(storage.metadata(),
                     storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics());
@@ -280,10 +289,13 @@ public final class MirrorServer implements AutoCloseable {
             StartupPrefetch prefetch = upstreams.pullThrough() == null || config.pullThrough().prefetch().isEmpty()
                     ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch()).start();
             return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel,
-                    new Ops(metrics, admin));
+                    new Ops(metrics, admin), cache);
         } catch (Exception | Error e) {
             if (admin != null) {
                 admin.close();
+            }
+            if (cache != null) {
+                cache.close();
             }
             metrics.close();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -326,6 +338,11 @@ public final class MirrorServer implements AutoCloseable {
         return ops.metrics();
     }
 
+    /** Eviction, garbage collection and pins: sizes, listeners (metrics), runs on demand. */
+    public CacheMaintenance cache() {
+        return cache;
+    }
+
     /** {@code https}, or {@code http} when TLS is off. */
     public String scheme() {
         return security.scheme();
@@ -349,6 +366,7 @@ public final class MirrorServer implements AutoCloseable {
             if (prefetch != null) {
                 prefetch.close();
             }
+            cache.close();
             try {
                 upstreams.close();
             } catch (RuntimeException e) {

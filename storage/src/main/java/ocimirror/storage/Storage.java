@@ -8,6 +8,7 @@ import java.time.Clock;
 import ocimirror.storage.blob.BlobPaths;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.blob.FsBlobStore;
+import ocimirror.storage.meta.CacheIndex;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.RocksMetadataStore;
 
@@ -17,7 +18,8 @@ import ocimirror.storage.meta.RocksMetadataStore;
  * <pre>
  * &lt;data&gt;/blobs/&lt;algo&gt;/&lt;xx&gt;/&lt;hex&gt;   committed, verified content, manifests included ({@link BlobPaths})
  * &lt;data&gt;/ingest/&lt;uuid&gt;           in-flight uploads and downloads; wiped at every open
- * &lt;data&gt;/meta/                    RocksDB: tags, manifests, links, referrers, repos, blobs, uploads
+ * &lt;data&gt;/meta/                    RocksDB: tags, manifests, links, referrers, repos, blobs, uploads,
+ *                                  lru, refs, pins (and the blob byte total)
  * </pre>
  *
  * <p>Open takes RocksDB's lock on {@code meta/} first, so a second process on the same
@@ -55,6 +57,11 @@ public final class Storage implements AutoCloseable {
     }
 
     public MetadataStore metadata() {
+        return metadata;
+    }
+
+    /** The same store as {@link #metadata()}, as eviction, garbage collection and verify see it. */
+    public CacheIndex index() {
         return metadata;
     }
 

@@ -40,15 +40,17 @@ final class GrowingBlobBody {
     private final long total;
     private final boolean tls;
     private final Runnable onDone;
+    private final Runnable onRelease;
     private long pos;
     private boolean done;
 
     /**
      * @param file   the reader from {@link BlobFetch#openReader()}; closed when the body is over
-     * @param onDone runs on the event loop once the body ended or was cut
+     * @param onDone    runs on the event loop once the body ended or was cut
+     * @param onRelease runs once the body is over, even when the event loop is gone (releases the blob's hold)
      */
     GrowingBlobBody(ChannelHandlerContext ctx, BlobFetch fetch, FileChannel file, long start, long length,
-                    Runnable onDone) {
+                    Runnable onDone, Runnable onRelease) {
         this.ctx = ctx;
         this.fetch = fetch;
         this.file = new SharedFile(file);
@@ -57,6 +59,7 @@ final class GrowingBlobBody {
         this.total = fetch.contentLength();
         this.tls = ctx.pipeline().get(SslHandler.class) != null;
         this.onDone = onDone;
+        this.onRelease = onRelease;
     }
 
     void start() {
@@ -148,6 +151,7 @@ final class GrowingBlobBody {
         if (!done) {
             done = true;
             file.release();
+            onRelease.run();
             onDone.run();
         }
     }
@@ -157,6 +161,7 @@ final class GrowingBlobBody {
         if (!done) {
             done = true;
             file.release();
+            onRelease.run();
         }
     }
 

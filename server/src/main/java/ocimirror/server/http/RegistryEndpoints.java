@@ -27,6 +27,7 @@ import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.meta.Page;
 import ocimirror.storage.oci.Digest;
@@ -174,16 +175,13 @@ final class RegistryEndpoints {
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         if (route instanceof OciRoute.Manifest r && read) {
             AcceptedTypes accept = AcceptedTypes.parse(ex.request.headers().getAll(HttpHeaderNames.ACCEPT));
+            // Evicted between the lookup and the read: asked once more, which fetches it again.
+            Runnable again = () -> h.await(ex, pullThrough.manifest(p, r.reference(), accept, ex.record::cache),
+                    content -> writeManifest(ex, content, null));
             h.await(ex, pullThrough.manifest(p, r.reference(), accept, ex.record::cache),
-                    content -> writeManifest(ex, content));
+                    content -> writeManifest(ex, content, again));
         } else if (route instanceof OciRoute.Blob r && read) {
-            h.await(ex, pullThrough.blob(p, r.digest(), ex.record::cache), source -> {
-                if (source instanceof BlobSource.Stored s) {
-                    writeBlob(ex, s.blob());
-                } else {
-                    writeDownloading(ex, ((BlobSource.Downloading) source).fetch());
-                }
-            });
+            proxiedBlob(ex, p, r, true);
         } else if (route instanceof OciRoute.Tags t && m.equals(HttpMethod.GET)) {
             // The tags the mirror has cached for it (forwarding the listing is left for later).
             h.async(ex, () -> service.tags(p.repo(), t.n(), t.last()), list -> tags(t, list));
@@ -194,6 +192,18 @@ final class RegistryEndpoints {
                     + p.upstream().name() + "' (" + p.upstream().url() + ") and read-only here;"
                     + " push to a hosted namespace instead");
         }
+    }
+
+    /** A proxied blob, asked for once more if it was evicted between the lookup and the read. */
+    private void proxiedBlob(Exchange ex, RepoTarget.Proxied p, OciRoute.Blob r, boolean retry) {
+        Runnable again = retry ? () -> proxiedBlob(ex, p, r, false) : null;
+        h.await(ex, pullThrough.blob(p, r.digest(), ex.record::cache), source -> {
+            if (source instanceof BlobSource.Stored s) {
+                writeBlob(ex, s.blob(), again);
+            } else {
+                writeDownloading(ex, ((BlobSource.Downloading) source).fetch(), again);
+            }
+        });
     }
 
     /**
@@ -227,10 +237,11 @@ final class RegistryEndpoints {
     }
 
     private void getManifest(Exchange ex, OciRoute.Manifest r) {
-        writeManifest(ex, service.manifest(r.repo(), r.reference()));
+        writeManifest(ex, service.manifest(r.repo(), r.reference()), null);
     }
 
-    private void writeManifest(Exchange ex, RegistryService.ManifestContent content) {
+    /** {@code ifGone}: what to do if the blob was deleted before it could be opened (null: 404). */
+    private void writeManifest(Exchange ex, RegistryService.ManifestContent content, Runnable ifGone) {
         long size = content.blob().size();
         HttpResponse head = ex.head ? Responses.headOnly(HttpResponseStatus.OK, size, content.mediaType())
                 : Responses.streaming(HttpResponseStatus.OK, size, content.mediaType());
@@ -238,38 +249,90 @@ final class RegistryEndpoints {
         head.headers().set(HttpHeaderNames.ETAG, "\"" + content.digest() + "\"");
         if (ex.head) {
             h.respond(ex, head);
-        } else {
-            h.respondFile(ex, head, open(content.blob()), 0, size);
+            return;
+        }
+        Opened file = open(content.blob(), OciError.MANIFEST_UNKNOWN, ifGone);
+        if (file != null) {
+            h.respondFile(ex, head, file.channel(), 0, size, file.hold()::close);
         }
     }
 
     private void getBlob(Exchange ex, OciRoute.Blob r) {
-        writeBlob(ex, service.blob(r.repo(), r.digest()));
+        writeBlob(ex, service.blob(r.repo(), r.digest()), null);
     }
 
-    private void writeBlob(Exchange ex, BlobInfo blob) {
+    private void writeBlob(Exchange ex, BlobInfo blob, Runnable ifGone) {
         BlobPlan plan = plan(ex, blob.digest(), blob.size());
         if (plan == null) {
             return;
         }
         if (ex.head) {
             h.respond(ex, plan.head());
-        } else {
-            h.respondFile(ex, plan.head(), open(blob), plan.start(), plan.length());
+            return;
+        }
+        Opened file = open(blob, OciError.BLOB_UNKNOWN, ifGone);
+        if (file != null) {
+            h.respondFile(ex, plan.head(), file.channel(), plan.start(), plan.length(), file.hold()::close);
         }
     }
 
     /** A blob still downloading: the same headers, the body streamed as it arrives. */
-    private void writeDownloading(Exchange ex, BlobFetch fetch) {
+    private void writeDownloading(Exchange ex, BlobFetch fetch, Runnable ifGone) {
         BlobPlan plan = plan(ex, fetch.digest(), fetch.contentLength());
         if (plan == null) {
             return;
         }
         if (ex.head) {
             h.respond(ex, plan.head());
-        } else {
-            h.respondGrowing(ex, plan.head(), fetch, fetch.openReader(), plan.start(), plan.length());
+            return;
         }
+        // Held from the start: once committed, the blob is in the eviction order like any other.
+        Optional<BlobHolds.Hold> hold = service.holds().tryHold(fetch.digest());
+        if (hold.isEmpty()) {
+            gone(fetch.digest(), OciError.BLOB_UNKNOWN, ifGone);
+            return;
+        }
+        FileChannel reader;
+        try {
+            reader = fetch.openReader();
+        } catch (RuntimeException e) {
+            hold.get().close();
+            throw e;
+        }
+        h.respondGrowing(ex, plan.head(), fetch, reader, plan.start(), plan.length(), hold.get()::close);
+    }
+
+    /** An open blob file and the hold that keeps eviction and GC away from it until the body is sent. */
+    private record Opened(FileChannel channel, BlobHolds.Hold hold) {
+    }
+
+    /** Holds and opens {@code blob}; if it is being deleted or gone, runs {@code ifGone} (or 404s) and returns null. */
+    private Opened open(BlobInfo blob, OciError unknown, Runnable ifGone) {
+        Optional<BlobHolds.Hold> hold = service.holds().tryHold(blob.digest());
+        if (hold.isEmpty()) {
+            gone(blob.digest(), unknown, ifGone);
+            return null;
+        }
+        try {
+            return new Opened(FileChannel.open(blob.path(), StandardOpenOption.READ), hold.get());
+        } catch (NoSuchFileException e) {
+            hold.get().close();
+            gone(blob.digest(), unknown, ifGone);
+            return null;
+        } catch (IOException e) {
+            hold.get().close();
+            throw new java.io.UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            hold.get().close();
+            throw e;
+        }
+    }
+
+    private static void gone(Digest digest, OciError unknown, Runnable ifGone) {
+        if (ifGone == null) {
+            throw unknown.exception(digest + " is gone");
+        }
+        ifGone.run();
     }
 
     private record BlobPlan(HttpResponse head, long start, long length) {
@@ -465,13 +528,4 @@ final class RegistryEndpoints {
         }
     }
 
-    private static FileChannel open(BlobInfo blob) {
-        try {
-            return FileChannel.open(blob.path(), StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw OciError.BLOB_UNKNOWN.exception("blob " + blob.digest() + " is gone");
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 }

@@ -203,9 +203,15 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     /** Writes headers and then {@code length} bytes of {@code file} from {@code start} (it takes the channel). */
     void respondFile(Exchange ex, HttpResponse head, FileChannel file, long start, long length) {
+        respondFile(ex, head, file, start, length, () -> { });
+    }
+
+    /** As above; {@code onDone} runs once the body has been sent or given up (releases the blob's hold). */
+    void respondFile(Exchange ex, HttpResponse head, FileChannel file, long start, long length, Runnable onDone) {
         if (ex != current || ex.responded || !ctx.channel().isActive()) {
             ReferenceCountUtil.release(head);
             closeQuietly(file);
+            onDone.run();
             return;
         }
         ex.responded = true;
@@ -215,6 +221,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ctx.write(head);
         try {
             BlobBodies.write(ctx, file, start, length).addListener((ChannelFutureListener) f -> {
+                onDone.run();
                 if (!f.isSuccess()) {
                     // Mid-download failure (client gone, disk error): the only honest signal is a cut.
                     log.debug("blob body write failed", f.cause());
@@ -222,6 +229,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
                 }
             });
         } catch (RuntimeException e) {
+            onDone.run();
             log.warn("cannot send blob body", e);
             ctx.close();
         }
@@ -233,10 +241,12 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
      * arrive (it takes {@code file}). The exchange stays current until the body is over, so that
      * a pipelined request waits instead of interleaving its response.
      */
-    void respondGrowing(Exchange ex, HttpResponse head, BlobFetch fetch, FileChannel file, long start, long length) {
+    void respondGrowing(Exchange ex, HttpResponse head, BlobFetch fetch, FileChannel file, long start, long length,
+                        Runnable onDone) {
         if (ex != current || ex.responded || !ctx.channel().isActive()) {
             ReferenceCountUtil.release(head);
             closeQuietly(file);
+            onDone.run();
             return;
         }
         ex.responded = true;
@@ -248,7 +258,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         new GrowingBlobBody(ctx, fetch, file, start, length, () -> {
             ex.streaming = false;
             progressed(ex);
-        }).start();
+        }, onDone).start();
         progressed(ex);
     }
 

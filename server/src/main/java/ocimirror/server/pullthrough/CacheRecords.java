@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import ocimirror.server.registry.RegistryService.ManifestContent;
+import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.BlobRecord;
@@ -41,12 +42,15 @@ public final class CacheRecords {
      */
     public ManifestContent putManifest(RepoName repo, Digest digest, byte[] body, String contentType, String tag) {
         ManifestFacts facts = ManifestFacts.of(body, contentType);
-        ManifestContent content = storeManifest(repo, digest, body, facts);
-        if (tag != null) {
-            long now = clock.millis();
-            metadata.putTag(repo, tag, new TagRecord(digest, facts.mediaType(), body.length, now, now));
+        // Held while stored and recorded: an eviction of these bytes finishes first or waits.
+        try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {
+            ManifestContent content = storeManifest(repo, digest, body, facts);
+            if (tag != null) {
+                long now = clock.millis();
+                metadata.putTag(repo, tag, new TagRecord(digest, facts.mediaType(), body.length, now, now));
+            }
+            return content;
         }
-        return content;
     }
 
     /** The manifest's blob, blob record and manifest record; no tag. */

@@ -17,6 +17,7 @@ import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamManifest;
+import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.TagRecord;
@@ -268,15 +269,20 @@ final class ManifestPuller {
             digest = Digest.sha256(body);
         }
         ManifestFacts facts = ManifestFacts.of(body, m.contentType());
-        ManifestContent content = records.storeManifest(t.repo(), digest, body, facts);
-        long now = clock.millis();
-        if (ref instanceof Reference.Tag tag) {
-            TagRecord rec = new TagRecord(digest, facts.mediaType(), body.length, now, now);
-            // Only a full client's answer is the tag's true object; a narrower one stays in memory.
-            if (accept.full()) {
-                metadata.putTag(t.repo(), tag.name(), rec);
-            } else {
-                narrowTags.put(key, rec);
+        ManifestContent content;
+        // Held while stored and recorded, so that an eviction of these bytes (cached under another
+        // repository) finishes first or waits: never a record written for a file about to go.
+        try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {
+            content = records.storeManifest(t.repo(), digest, body, facts);
+            long now = clock.millis();
+            if (ref instanceof Reference.Tag tag) {
+                TagRecord rec = new TagRecord(digest, facts.mediaType(), body.length, now, now);
+                // Only a full client's answer is the tag's true object; a narrower one stays in memory.
+                if (accept.full()) {
+                    metadata.putTag(t.repo(), tag.name(), rec);
+                } else {
+                    narrowTags.put(key, rec);
+                }
             }
         }
         onFetched.accept(new Fetched(t, facts));

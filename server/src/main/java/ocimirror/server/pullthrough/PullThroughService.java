@@ -18,6 +18,7 @@ import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
+import ocimirror.storage.cache.AccessRecorder;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
@@ -85,6 +86,7 @@ public final class PullThroughService implements AutoCloseable {
     private final ManifestPuller manifests;
     private final Prefetcher prefetcher;
     private final Cache<String, Boolean> blobNotFound;
+    private final AccessRecorder access;
 
     /**
      * @param prefetchLayers      fetch an image manifest's config and layers in the background
@@ -127,6 +129,7 @@ public final class PullThroughService implements AutoCloseable {
                     return now.getEpochSecond() * 1_000_000_000L + now.getNano();
                 })
                 .expireAfterWrite(settings.negativeCacheTtl()).build();
+        this.access = new AccessRecorder(metadata, storage, clock, AccessRecorder.DEFAULT_INTERVAL);
     }
 
     /**
@@ -146,7 +149,10 @@ public final class PullThroughService implements AutoCloseable {
                                                        Consumer<CacheResult> outcome) {
         try {
             return manifests.get(requireNonNull(target, "target"), requireNonNull(ref, "ref"),
-                    requireNonNull(accept, "accept"), requireNonNull(outcome, "outcome"));
+                    requireNonNull(accept, "accept"), requireNonNull(outcome, "outcome")).thenApply(content -> {
+                        access.accessed(content.digest()); // the eviction order, throttled
+                        return content;
+                    });
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -167,6 +173,7 @@ public final class PullThroughService implements AutoCloseable {
             if (local.isPresent()) {
                 outcome.accept(CacheResult.HIT);
                 link(target.repo(), digest);
+                access.accessed(digest);
                 return CompletableFuture.completedFuture(new BlobSource.Stored(local.get()));
             }
             String key = target.repo() + "@" + digest;
@@ -244,6 +251,9 @@ public final class PullThroughService implements AutoCloseable {
         try {
             storage.execute(() -> {
                 try {
+                    if (blobs.stat(digest).isEmpty()) {
+                        return; // evicted meanwhile: a link would point at nothing
+                    }
                     metadata.linkBlob(repo, digest);
                 } catch (RuntimeException e) {
                     log.warn("could not link {} into {}: {}", digest, repo, e.toString());

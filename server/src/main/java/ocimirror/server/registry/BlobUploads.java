@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.BlobRecord;
@@ -113,23 +114,27 @@ public final class BlobUploads {
         if (digest == null) {
             throw OciError.DIGEST_INVALID.exception("the digest query parameter is required");
         }
-        BlobInfo info;
-        try {
-            info = session.writer().commit(digest, -1);
-        } catch (IOException e) {
+        // Held from commit to record: the same bytes may be cached already, and an eviction or
+        // collection of them must either finish before the commit installs the file or wait.
+        try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {
+            BlobInfo info;
+            try {
+                info = session.writer().commit(digest, -1);
+            } catch (IOException e) {
+                forget(session);
+                throw new UncheckedIOException(e);
+            } catch (RuntimeException e) {
+                forget(session);
+                throw e;
+            }
             forget(session);
-            throw new UncheckedIOException(e);
-        } catch (RuntimeException e) {
-            forget(session);
-            throw e;
+            metadata.linkBlob(session.repo(), info.digest());
+            long now = clock.millis();
+            if (metadata.getBlob(info.digest()).isEmpty()) {
+                metadata.putBlob(new BlobRecord(info.digest(), info.size(), null, now, now));
+            }
+            return info;
         }
-        forget(session);
-        metadata.linkBlob(session.repo(), info.digest());
-        long now = clock.millis();
-        if (metadata.getBlob(info.digest()).isEmpty()) {
-            metadata.putBlob(new BlobRecord(info.digest(), info.size(), null, now, now));
-        }
-        return info;
     }
 
     /** Ends the request's use of the session, keeping it open. */
@@ -156,9 +161,11 @@ public final class BlobUploads {
         if (from == null || !metadata.isBlobLinked(from, digest)) {
             return Optional.empty();
         }
-        Optional<BlobInfo> info = blobs.stat(digest);
-        info.ifPresent(i -> metadata.linkBlob(repo, digest));
-        return info;
+        try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {
+            Optional<BlobInfo> info = blobs.stat(digest);
+            info.ifPresent(i -> metadata.linkBlob(repo, digest));
+            return info;
+        }
     }
 
     /** Aborts sessions idle for longer than the timeout; returns how many. Storage executor. */

@@ -15,6 +15,7 @@ import java.util.Optional;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
+import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.BlobRecord;
@@ -45,6 +46,7 @@ public final class RegistryService {
     private final BlobUploads uploads;
     private final ManifestParser parser = new ManifestParser();
     private final JsonMapper json = new JsonMapper();
+    private final RecentChecks checks;
 
     /**
      * @param maxManifestBytes  largest manifest accepted
@@ -78,6 +80,21 @@ public final class RegistryService {
         this.clock = requireNonNull(clock, "clock");
         this.settings = requireNonNull(settings, "settings");
         this.uploads = new BlobUploads(blobs, metadata, clock, settings.maxUploadBytes(), settings.uploadIdleTimeout());
+        this.checks = new RecentChecks(clock);
+    }
+
+    /** Who reads which blob: bodies hold their blob while they are sent, so eviction and GC skip it. */
+    public BlobHolds holds() {
+        return blobs.holds();
+    }
+
+    /**
+     * Whether a client checked (HEAD or GET) blob {@code digest} in {@code repo} within {@code window}:
+     * garbage collection keeps such a link, since a pushing client that saw the blob exist skips its
+     * upload and sends a manifest referencing it next.
+     */
+    public boolean checkedWithin(RepoName repo, Digest digest, Duration window) {
+        return checks.within(repo, digest, window);
     }
 
     public Settings settings() {
@@ -110,6 +127,12 @@ public final class RegistryService {
      * the tag at it. Storage executor.
      */
     public PutManifestResult putManifest(RepoName repo, Reference ref, String contentType, byte[] body) {
+        // Under the repository's lock: garbage collection cannot unlink a blob between the check
+        // below and the manifest record that references it.
+        return metadata.inRepoLock(repo, () -> putManifestLocked(repo, ref, contentType, body));
+    }
+
+    private PutManifestResult putManifestLocked(RepoName repo, Reference ref, String contentType, byte[] body) {
         if (body.length > settings.maxManifestBytes()) {
             throw OciError.SIZE_TOO_LARGE.exception("manifests are limited to " + settings.maxManifestBytes() + " bytes");
         }
@@ -133,19 +156,20 @@ public final class RegistryService {
                 throw OciError.MANIFEST_BLOB_UNKNOWN.exception("manifest " + child + " is not in " + repo);
             }
         }
-        try {
+        // Held while stored and recorded: an eviction of the same bytes cached elsewhere waits or is skipped.
+        try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {
             blobs.put(body, digest);
+            long now = clock.millis();
+            if (metadata.getBlob(digest).isEmpty()) {
+                metadata.putBlob(new BlobRecord(digest, body.length, m.mediaType(), now, now));
+            }
+            metadata.putManifest(repo, new ManifestRecord(digest, m.mediaType(), body.length, m.subject(),
+                    m.artifactType(), m.annotations()));
+            if (ref instanceof Reference.Tag tag) {
+                metadata.putTag(repo, tag.name(), new TagRecord(digest, m.mediaType(), body.length, now, now));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-        long now = clock.millis();
-        if (metadata.getBlob(digest).isEmpty()) {
-            metadata.putBlob(new BlobRecord(digest, body.length, m.mediaType(), now, now));
-        }
-        metadata.putManifest(repo, new ManifestRecord(digest, m.mediaType(), body.length, m.subject(),
-                m.artifactType(), m.annotations()));
-        if (ref instanceof Reference.Tag tag) {
-            metadata.putTag(repo, tag.name(), new TagRecord(digest, m.mediaType(), body.length, now, now));
         }
         return new PutManifestResult(digest, m.subject());
     }
@@ -165,6 +189,9 @@ public final class RegistryService {
     public BlobInfo blob(RepoName repo, Digest digest) {
         boolean visible = metadata.isBlobLinked(repo, digest) || metadata.getManifest(repo, digest).isPresent();
         Optional<BlobInfo> info = visible ? blobs.stat(digest) : Optional.empty();
+        if (info.isPresent()) {
+            checks.checked(repo, digest);
+        }
         return info.orElseThrow(() -> OciError.BLOB_UNKNOWN.exception("no blob " + digest + " in " + repo));
     }
 

@@ -23,6 +23,12 @@ public interface BlobStore extends AutoCloseable {
     /** Writes {@code bytes} and commits them, verifying them against {@code expected} if not null. */
     BlobInfo put(byte[] bytes, Digest expected) throws IOException;
 
+    /**
+     * Who is reading or about to record which blob: eviction and garbage collection claim a digest
+     * here before deleting it. One instance per store.
+     */
+    BlobHolds holds();
+
     /** Removes a committed blob; false if there was none. */
     boolean delete(Digest digest) throws IOException;
 

@@ -42,6 +42,7 @@ public final class FsBlobStore implements BlobStore {
 
     private final BlobPaths paths;
     private final Set<FsBlobWriter> open = ConcurrentHashMap.newKeySet();
+    private final BlobHolds holds = new BlobHolds();
     private volatile boolean closed;
 
     private FsBlobStore(BlobPaths paths) {
@@ -116,6 +117,11 @@ public final class FsBlobStore implements BlobStore {
             writer.write(ByteBuffer.wrap(bytes));
             return writer.commit(expected, bytes.length);
         }
+    }
+
+    @Override
+    public BlobHolds holds() {
+        return holds;
     }
 
     @Override

@@ -20,6 +20,11 @@ import ocimirror.storage.oci.RepoName;
  * repos      repo                                 -> created-at
  * blobs      digest                               -> BlobRecord
  * uploads    id                                   -> UploadRecord
+ * lru        last-access (8 bytes, big-endian) \0 digest -> (empty): blobs, least recently used first
+ * refs       digest \0 kind \0 repo                -> (empty): which repositories link ({@code l}) or
+ *                                                    hold as a manifest ({@code m}) a blob
+ * pins       image reference                      -> added-at
+ * default    "blobBytes" -> long, "schema" -> long  (counters and the layout version)
  * </pre>
  */
 final class Keys {
@@ -60,6 +65,44 @@ final class Keys {
 
     static byte[] blob(Digest digest) {
         return utf8(digest.toString());
+    }
+
+    static byte[] lru(long lastAccess, Digest digest) {
+        byte[] d = utf8(digest.toString());
+        byte[] key = new byte[9 + d.length];
+        long v = lastAccess;
+        for (int i = 7; i >= 0; i--) {
+            key[i] = (byte) v;
+            v >>>= 8;
+        }
+        key[8] = SEP;
+        System.arraycopy(d, 0, key, 9, d.length);
+        return key;
+    }
+
+    /** The last-access time of an {@link #lru} key (times are never negative, so byte order is time order). */
+    static long lruTime(byte[] key) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (key[i] & 0xFF);
+        }
+        return v;
+    }
+
+    static Digest lruDigest(byte[] key) {
+        return Digest.parse(suffix(key, 9));
+    }
+
+    static final String REF_LINK = "l";
+    static final String REF_MANIFEST = "m";
+
+    static byte[] ref(Digest digest, String kind, RepoName repo) {
+        return join(digest.toString(), kind, repo.value());
+    }
+
+    /** {@code digest\0}: the prefix of a blob's refs. */
+    static byte[] refPrefix(Digest digest) {
+        return join(digest.toString(), "");
     }
 
     static byte[] upload(String id) {

@@ -57,6 +57,19 @@ public interface MetadataStore extends AutoCloseable {
 
     void deleteBlob(Digest digest);
 
+    /**
+     * Records a read of the blob at {@code lastAccess} (epoch millis) for the eviction order, unless
+     * a later one is recorded. Callers throttle it (at most once a minute per blob): it is a write.
+     */
+    void touchBlob(Digest digest, long lastAccess);
+
+    /**
+     * Runs {@code body} holding {@code repo}'s lock. Garbage collection sweeps a repository's links
+     * under it, so a manifest push that checks its blobs and records the manifest under it cannot
+     * interleave with the sweep.
+     */
+    <T> T inRepoLock(RepoName repo, java.util.function.Supplier<T> body);
+
     // --- upload sessions ---
     void putUpload(UploadRecord upload);
 

@@ -17,7 +17,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.Reference;
@@ -43,6 +48,10 @@ import org.slf4j.LoggerFactory;
  * {@link #deleteManifest}, a first write to a repository) are one {@link WriteBatch}, so they
  * are atomic.
  *
+ * <p>The blob records' side (the eviction order, the running byte total, which repositories hold
+ * a blob, scans and pins: {@link CacheIndex}) lives in {@link RocksCache}; link and manifest
+ * writes keep its {@code refs} index in their own batches.
+ *
  * <p>Durability: the WAL is always on. Manifest and tag writes (what a client's push is
  * confirmed by) fsync the WAL, which also makes every earlier write durable; the other
  * writes (links, blob records, uploads) survive a process crash but may be lost with the
@@ -58,7 +67,7 @@ import org.slf4j.LoggerFactory;
  * before the DB. Thread-safe; {@link #close} waits for calls in progress and later calls
  * throw {@link IllegalStateException} rather than touch freed native memory.
  */
-public final class RocksMetadataStore implements MetadataStore {
+public final class RocksMetadataStore implements MetadataStore, CacheIndex {
     private static final Logger log = LoggerFactory.getLogger(RocksMetadataStore.class);
     private static final byte[] EMPTY = new byte[0];
 
@@ -69,7 +78,12 @@ public final class RocksMetadataStore implements MetadataStore {
     static final String REPOS = "repos";
     static final String BLOBS = "blobs";
     static final String UPLOADS = "uploads";
-    private static final List<String> FAMILIES = List.of(TAGS, MANIFESTS, LINKS, REFERRERS, REPOS, BLOBS, UPLOADS);
+    static final String LRU = "lru";
+    static final String REFS = "refs";
+    static final String PINS = "pins";
+    private static final List<String> FAMILIES = List.of(TAGS, MANIFESTS, LINKS, REFERRERS, REPOS, BLOBS, UPLOADS,
+            LRU, REFS, PINS);
+    private static final int REPO_LOCKS = 64;
 
     static {
         RocksDB.loadLibrary();
@@ -93,6 +107,10 @@ public final class RocksMetadataStore implements MetadataStore {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     /** Serialises tag writes with deleteManifest's scan, so no tag is left pointing at a deleted manifest. */
     private final Object tagLock = new Object();
+    /** Serialises link writes with conditional unlinks and whole-blob removal. */
+    private final Object linkLock = new Object();
+    private final ReentrantLock[] repoLocks = new ReentrantLock[REPO_LOCKS];
+    private final RocksCache cache;
     private boolean closed;
 
     private RocksMetadataStore(String path, Clock clock, Deque<AutoCloseable> owned, RocksDB db, WriteOptions write,
@@ -110,6 +128,12 @@ public final class RocksMetadataStore implements MetadataStore {
         this.repos = handles.get(REPOS);
         this.blobs = handles.get(BLOBS);
         this.uploads = handles.get(UPLOADS);
+        for (int i = 0; i < REPO_LOCKS; i++) {
+            repoLocks[i] = new ReentrantLock();
+        }
+        this.cache = new RocksCache(db, write, handles.get(new String(RocksDB.DEFAULT_COLUMN_FAMILY, UTF_8)), blobs,
+                handles.get(LRU), handles.get(REFS), links, manifests, referrers, tags, repos, handles.get(PINS),
+                linkLock, tagLock);
     }
 
     /**
@@ -151,7 +175,9 @@ public final class RocksMetadataStore implements MetadataStore {
             for (ColumnFamilyHandle h : handles) {
                 byName.put(new String(h.getName(), UTF_8), h);
             }
-            return new RocksMetadataStore(path, clock, owned, db, write, syncWrite, byName);
+            RocksMetadataStore store = new RocksMetadataStore(path, clock, owned, db, write, syncWrite, byName);
+            store.cache.upgrade();
+            return store;
         } catch (RocksDBException | RuntimeException e) {
             closeAll(owned);
             throw new IOException("opening metadata store " + path + ": " + e.getMessage(), e);
@@ -173,13 +199,17 @@ public final class RocksMetadataStore implements MetadataStore {
 
     // --- links ---
 
+    /** Links (or re-links, renewing its time for garbage collection's grace period). */
     @Override
     public void linkBlob(RepoName repo, Digest digest) {
         call(() -> {
-            try (WriteBatch batch = new WriteBatch()) {
-                batch.put(links, Keys.link(repo, digest), EMPTY);
-                addRepoIfNew(batch, repo);
-                db.write(write, batch);
+            synchronized (linkLock) {
+                try (WriteBatch batch = new WriteBatch()) {
+                    batch.put(links, Keys.link(repo, digest), Codec.encodeTime(clock.millis()));
+                    cache.addRef(batch, digest, false, repo);
+                    addRepoIfNew(batch, repo);
+                    db.write(write, batch);
+                }
             }
             return null;
         });
@@ -192,7 +222,19 @@ public final class RocksMetadataStore implements MetadataStore {
 
     @Override
     public boolean unlinkBlob(RepoName repo, Digest digest) {
-        return call(() -> deleteIfPresent(links, Keys.link(repo, digest), write));
+        return call(() -> {
+            synchronized (linkLock) {
+                if (db.get(links, Keys.link(repo, digest)) == null) {
+                    return false;
+                }
+                try (WriteBatch batch = new WriteBatch()) {
+                    batch.delete(links, Keys.link(repo, digest));
+                    cache.dropRef(batch, digest, false, repo);
+                    db.write(write, batch);
+                }
+                return true;
+            }
+        });
     }
 
     // --- manifests ---
@@ -204,6 +246,7 @@ public final class RocksMetadataStore implements MetadataStore {
             byte[] value = Codec.encode(manifest);
             try (WriteBatch batch = new WriteBatch()) {
                 batch.put(manifests, Keys.manifest(repo, manifest.digest()), value);
+                cache.addRef(batch, manifest.digest(), true, repo);
                 if (manifest.subject() != null) {
                     batch.put(referrers, Keys.referrer(repo, manifest.subject(), manifest.digest()), value);
                 }
@@ -230,6 +273,7 @@ public final class RocksMetadataStore implements MetadataStore {
                 ManifestRecord manifest = Codec.decodeManifest(value);
                 try (WriteBatch batch = new WriteBatch()) {
                     batch.delete(manifests, Keys.manifest(repo, digest));
+                    cache.dropRef(batch, digest, true, repo);
                     if (manifest.subject() != null) {
                         batch.delete(referrers, Keys.referrer(repo, manifest.subject(), digest));
                     }
@@ -324,7 +368,7 @@ public final class RocksMetadataStore implements MetadataStore {
     public void putBlob(BlobRecord record) {
         requireNonNull(record, "record");
         call(() -> {
-            db.put(blobs, write, Keys.blob(record.digest()), Codec.encode(record));
+            cache.putBlob(record);
             return null;
         });
     }
@@ -337,9 +381,112 @@ public final class RocksMetadataStore implements MetadataStore {
     @Override
     public void deleteBlob(Digest digest) {
         call(() -> {
-            db.delete(blobs, write, Keys.blob(digest));
+            cache.deleteBlob(digest);
             return null;
         });
+    }
+
+    @Override
+    public void touchBlob(Digest digest, long lastAccess) {
+        call(() -> {
+            cache.touchBlob(digest, lastAccess);
+            return null;
+        });
+    }
+
+    @Override
+    public <T> T inRepoLock(RepoName repo, Supplier<T> body) {
+        ReentrantLock lock = repoLocks[Math.floorMod(repo.hashCode(), REPO_LOCKS)];
+        lock.lock();
+        try {
+            return body.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // --- CacheIndex ---
+
+    @Override
+    public long blobBytes() {
+        return cache.blobBytes();
+    }
+
+    @Override
+    public void addBlobBytesListener(LongConsumer listener) {
+        cache.addListener(requireNonNull(listener, "listener"));
+    }
+
+    @Override
+    public List<LruEntry> lru(LruEntry after, int n) {
+        return call(() -> cache.lru(after, n));
+    }
+
+    @Override
+    public List<BlobRef> refs(Digest digest) {
+        return call(() -> cache.refs(digest));
+    }
+
+    @Override
+    public Optional<BlobRecord> removeBlob(Digest digest, Predicate<RepoName> mayDrop) {
+        requireNonNull(mayDrop, "mayDrop");
+        return call(() -> cache.removeBlob(digest, mayDrop));
+    }
+
+    @Override
+    public List<LinkRecord> links(RepoName repo) {
+        return call(() -> cache.links(repo));
+    }
+
+    @Override
+    public boolean unlinkIfOlder(RepoName repo, Digest digest, long cutoff) {
+        return call(() -> cache.unlinkIfOlder(repo, digest, cutoff));
+    }
+
+    @Override
+    public List<ManifestRecord> manifests(RepoName repo) {
+        return call(() -> cache.manifests(repo));
+    }
+
+    @Override
+    public List<TagEntry> tags(RepoName repo) {
+        return call(() -> cache.tags(repo));
+    }
+
+    @Override
+    public List<RepoName> repositories() {
+        return call(cache::repositories);
+    }
+
+    @Override
+    public void forEachBlob(Consumer<BlobRecord> visitor) {
+        requireNonNull(visitor, "visitor");
+        call(() -> {
+            cache.forEachBlob(visitor);
+            return null;
+        });
+    }
+
+    @Override
+    public long rebuildIndex() {
+        return call(cache::rebuild);
+    }
+
+    @Override
+    public boolean addPin(String image) {
+        requireNonNull(image, "image");
+        return call(() -> cache.addPin(image, clock.millis()));
+    }
+
+    @Override
+    public boolean removePin(String image) {
+        requireNonNull(image, "image");
+        return call(() -> cache.removePin(image));
+    }
+
+    @Override
+    public List<String> pins() {
+        return call(cache::pins);
     }
 
     // --- uploads ---
