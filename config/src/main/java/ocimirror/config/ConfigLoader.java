@@ -53,6 +53,16 @@ import java.util.stream.Collectors;
  *     maxRetries: 2
  * hosted: [local]
  * pullThrough: {prefetchLayers: true, negativeCacheTtl: 30s}
+ * tls:                              # absent: mode generate (HTTPS, CA under &lt;data&gt;/pki)
+ *   mode: generate                  # generate | files | off
+ *   hostNames: [mirror.example.com] # files: relative to this file, see TlsConfig
+ *   clientCaFile: clients-ca.pem
+ *   clientAuth: require             # none | optional | require
+ * auth:                             # absent: no client authentication
+ *   htpasswd: htpasswd              # bcrypt entries (htpasswd -B)
+ *   realm: ocimirror
+ *   defaultAccess: pull             # pull | push
+ *   users: {ci: push}
  * </pre>
  */
 public final class ConfigLoader {
@@ -81,7 +91,7 @@ public final class ConfigLoader {
         return parse(text, source, json, Path.of("").toAbsolutePath());
     }
 
-    /** Parses {@code text}, resolving relative caCert, dockerConfig and passwordFile paths against {@code baseDir}. */
+    /** Parses {@code text}, resolving relative file paths (caCert, dockerConfig, passwordFile, tls.*File, auth.htpasswd) against {@code baseDir}. */
     public static MirrorConfig parse(String text, String source, boolean json, Path baseDir) throws ConfigException {
         ObjectMapper mapper = (json ? JsonMapper.builder() : YAMLMapper.builder())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -156,8 +166,11 @@ public final class ConfigLoader {
                     r.negativeCacheTtl() == null ? pt.negativeCacheTtl()
                             : reader.duration("pullThrough.negativeCacheTtl", r.negativeCacheTtl()));
         }
+        TlsAuthReader security = new TlsAuthReader(source, reader);
+        TlsConfig tls = security.tls(raw.tls());
+        AuthConfig auth = security.auth(raw.auth());
         try {
-            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt);
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -224,7 +237,8 @@ public final class ConfigLoader {
     // The file's shape: boxed fields, so that "absent" (null) takes the default.
     record FileConfig(String listen, String data, StorageSection storage, LimitsSection limits,
                       List<UpstreamReader.UpstreamSection> upstreams, List<String> hosted,
-                      PullThroughSection pullThrough) {
+                      PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
+                      TlsAuthReader.AuthSection auth) {
     }
 
     record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl) {

@@ -16,9 +16,12 @@ import java.util.regex.Pattern;
  * {@link IllegalArgumentException} whose message starts with the field path, e.g.
  * {@code upstreams[1].aliases[0]: ...}).
  *
- * <p>{@link #defaults()} is a plain registry: no upstream, every repository hosted. It is what
+ * <p>{@link #defaults()} is a plain registry: no upstream, every repository hosted, served over
+ * HTTPS with a generated CA ({@link TlsConfig#defaults()}), no client authentication. It is what
  * a configuration file's missing keys take. {@link #embedded()} is what {@code serve} runs
- * with when no file is given: the public registries proxied, {@code local/} hosted.
+ * with when no file is given: the public registries proxied, {@code local/} hosted. Plain HTTP
+ * is always asked for explicitly ({@code withTls(TlsConfig.off())}, {@code serve --plain-http},
+ * {@code tls: {mode: off}}), in tests too, so that nothing ends up on plain HTTP by accident.
  *
  * @param listen      host and port to bind
  * @param dataDir     root of blobs/, ingest/ and meta/
@@ -27,9 +30,12 @@ import java.util.regex.Pattern;
  * @param upstreams   the registries proxied; empty for a plain registry
  * @param hosted      hosted namespaces: first path segments that are push-only and never proxied
  * @param pullThrough pull-through behaviour
+ * @param tls         how the server speaks TLS; null: {@link TlsConfig#defaults()} (generated CA)
+ * @param auth        client authentication; null: {@link AuthConfig#disabled()}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
-                           List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough) {
+                           List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
+                           TlsConfig tls, AuthConfig auth) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -42,24 +48,29 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         upstreams = upstreams == null ? List.of() : List.copyOf(upstreams);
         hosted = hosted == null ? List.of() : List.copyOf(hosted);
         pullThrough = pullThrough == null ? PullThrough.defaults() : pullThrough;
+        tls = tls == null ? TlsConfig.defaults() : tls;
+        auth = auth == null ? AuthConfig.disabled() : auth;
         checkRouting(upstreams, hosted);
     }
 
-    /** A configuration without upstreams: a plain registry (what tests of the registry use). */
+    /** A configuration without upstreams: a plain registry, HTTPS with a generated CA, no client authentication. */
     public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits) {
-        this(listen, dataDir, storage, limits, null, null, null);
+        this(listen, dataDir, storage, limits, null, null, null, null, null);
     }
 
-    /** A plain registry on 0.0.0.0:5000 with data in {@code ./data}: no upstream, everything hosted. */
+    /**
+     * A plain registry on 0.0.0.0:5000 with data in {@code ./data}: no upstream, everything hosted,
+     * HTTPS with the CA generated under {@code ./data/pki}.
+     */
     public static MirrorConfig defaults() {
         return new MirrorConfig(new Listen("0.0.0.0", 5000), Path.of("data"), Storage.defaults(), Limits.defaults());
     }
 
     /**
-     * What {@code serve} runs without {@code --config}: {@link #defaults()} plus Docker Hub
-     * (the default upstream, with its implicit {@code library/}), gcr.io, ghcr.io, quay.io and
-     * registry.k8s.io, all anonymous, and the hosted namespace {@code local} so that pushes
-     * work out of the box. Each upstream is named after its public host name, so cache keys
+     * What {@code serve} runs without {@code --config}: {@link #defaults()} (so HTTPS with a
+     * generated CA) plus Docker Hub (the default upstream, with its implicit {@code library/}),
+     * gcr.io, ghcr.io, quay.io and registry.k8s.io, all anonymous, and the hosted namespace
+     * {@code local} so that pushes work out of the box. Each upstream is named after its public host name, so cache keys
      * read {@code docker.io/library/nginx}, and a name with a dot can never shadow a Docker Hub
      * user (those have none).
      */
@@ -75,20 +86,30 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth);
+    }
+
+    /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
+    public MirrorConfig withTls(TlsConfig t) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth);
+    }
+
+    /** This configuration with another client authentication setting. */
+    public MirrorConfig withAuth(AuthConfig a) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */

@@ -134,6 +134,17 @@ final class UpstreamReader {
 
     /** {@code value} resolved against the configuration's directory; it must be a readable file. */
     private Path file(String at, String value) throws ConfigException {
+        return file(at, value, true);
+    }
+
+    /**
+     * {@code value} resolved against the configuration's directory; it must be a regular file and,
+     * if {@code mustBeReadable}, readable by this process. Keys and htpasswd files are often
+     * readable by the server's user only: a command that merely reads the configuration (such as
+     * {@code ca export --config}) must not fail on them, and {@code serve} names the file if it
+     * cannot read it.
+     */
+    Path file(String at, String value, boolean mustBeReadable) throws ConfigException {
         if (value.isBlank()) {
             throw error(at, "must not be empty");
         }
@@ -149,7 +160,7 @@ final class UpstreamReader {
         if (!Files.isRegularFile(p)) {
             throw error(at, p + ": not a regular file");
         }
-        if (!Files.isReadable(p)) {
+        if (mustBeReadable && !Files.isReadable(p)) {
             throw error(at, p + ": not readable");
         }
         return p;

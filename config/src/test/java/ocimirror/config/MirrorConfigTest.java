@@ -22,6 +22,23 @@ class MirrorConfigTest {
     }
 
     @Test
+    void theProductDefaultIsHttpsWithAGeneratedCaAndPlainHttpIsAskedFor() {
+        assertEquals(TlsConfig.defaults(), MirrorConfig.defaults().tls());
+        assertTrue(MirrorConfig.embedded().tls().enabled());
+        assertEquals(TlsConfig.Mode.GENERATE, MirrorConfig.embedded().tls().mode());
+        assertEquals(AuthConfig.disabled(), MirrorConfig.embedded().auth());
+        AuthConfig auth = new AuthConfig(Path.of("htpasswd"), null, null, null);
+        MirrorConfig c = MirrorConfig.embedded().withTls(TlsConfig.off()).withAuth(auth)
+                .withListen(new MirrorConfig.Listen("127.0.0.1", 0));
+        assertEquals(TlsConfig.off(), c.tls());
+        assertEquals(auth, c.auth());
+        assertEquals(MirrorConfig.embedded().upstreams(), c.upstreams());
+        assertEquals(TlsConfig.off(), c.withDataDir(Path.of("x")).withRouting(List.of(), List.of()).tls(),
+                "the other withers keep tls");
+        assertEquals(auth, c.withPullThrough(MirrorConfig.PullThrough.defaults()).auth());
+    }
+
+    @Test
     void embeddedProxiesThePublicRegistriesAndHostsLocal() {
         MirrorConfig e = MirrorConfig.embedded();
         assertEquals(List.of("docker.io", "gcr.io", "ghcr.io", "quay.io", "registry.k8s.io"),

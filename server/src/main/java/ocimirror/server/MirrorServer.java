@@ -17,15 +17,20 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
+import ocimirror.server.auth.HtpasswdAuthenticator;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.server.tls.ServerTls;
 import ocimirror.server.upstream.NettyUpstreamClient;
 import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.server.upstream.UpstreamClients;
@@ -35,10 +40,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running registry: storage, the bounded storage executor, the upstream clients and the
- * pull-through service (only when upstreams are configured) and the Netty server, wired by hand.
- * {@link #start} returns once the socket listens; {@link #close} stops accepting, closes the
- * connections, cancels the downloads in progress and closes the upstream clients, lets queued
- * storage work finish, and closes the storage last.
+ * pull-through service (only when upstreams are configured), TLS and client authentication (when
+ * configured, see {@link Security}) and the Netty server, wired by hand. {@link #start} returns
+ * once the socket listens; {@link #close} stops accepting, closes the connections, cancels the
+ * downloads in progress and closes the upstream clients, stops watching the certificate and
+ * htpasswd files, lets queued storage work finish, and closes the storage last.
  *
  * <p>The upstream clients get their own event loop group rather than sharing the server's
  * workers: shutdown can then close client connections first and upstream I/O after them, and
@@ -49,20 +55,26 @@ public final class MirrorServer implements AutoCloseable {
     /** Idle upload sessions are looked for this often. */
     private static final long SWEEP_MINUTES = 5;
     private static final int STORAGE_QUEUE = 10_000;
+    /** Password checks waiting for a thread; more are answered 503. */
+    private static final int AUTH_QUEUE = 256;
+    /** How often the certificate and htpasswd files are checked for changes. */
+    public static final Duration RELOAD_INTERVAL = ServerTls.DEFAULT_CHECK_INTERVAL;
 
     private final Storage storage;
     private final ThreadPoolExecutor storageExecutor;
     private final Upstreams upstreams;
+    private final Security security;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Channel serverChannel;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, EventLoopGroup boss,
-                         EventLoopGroup workers, Channel serverChannel) {
+    private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
+                         EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
+        this.security = security;
         this.boss = boss;
         this.workers = workers;
         this.serverChannel = serverChannel;
@@ -109,6 +121,58 @@ public final class MirrorServer implements AutoCloseable {
         }
     }
 
+    /**
+     * TLS and client authentication: null parts when not configured. The certificate and htpasswd
+     * files are checked for changes on their own thread ({@code reloads}: issuing an RSA
+     * certificate can take a second), and bcrypt runs on {@code hashing}, a small bounded pool
+     * (a full queue is a 503), never on an event loop.
+     */
+    private record Security(ScheduledExecutorService reloads, ServerTls tls, HtpasswdAuthenticator auth,
+                            ThreadPoolExecutor hashing) {
+
+        static Security start(MirrorConfig config, Clock clock, Duration reloadInterval) throws Exception {
+            ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(
+                    new DefaultThreadFactory("ocimirror-reload", true));
+            ServerTls tls = null;
+            HtpasswdAuthenticator auth = null;
+            ThreadPoolExecutor hashing = null;
+            try {
+                if (config.tls().enabled()) {
+                    tls = ServerTls.start(config.tls(), config.dataDir(), clock);
+                    tls.watch(reloads, reloadInterval);
+                }
+                if (config.auth().enabled()) {
+                    auth = new HtpasswdAuthenticator(config.auth(), clock);
+                    auth.watch(reloads, reloadInterval);
+                    int n = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+                    hashing = new ThreadPoolExecutor(n, n, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(AUTH_QUEUE),
+                            new DefaultThreadFactory("ocimirror-auth", true));
+                }
+                return new Security(reloads, tls, auth, hashing);
+            } catch (Exception | Error e) {
+                new Security(reloads, tls, auth, hashing).close();
+                throw e;
+            }
+        }
+
+        String scheme() {
+            return tls == null ? "http" : "https";
+        }
+
+        void close() {
+            if (tls != null) {
+                tls.close();
+            }
+            if (auth != null) {
+                auth.close();
+            }
+            reloads.shutdownNow();
+            if (hashing != null) {
+                hashing.shutdown();
+            }
+        }
+    }
+
     /** Opens the storage under {@code config.dataDir()} and listens on {@code config.listen()}. */
     public static MirrorServer start(MirrorConfig config) throws Exception {
         return start(config, Clock.systemUTC());
@@ -116,8 +180,17 @@ public final class MirrorServer implements AutoCloseable {
 
     /** As {@link #start(MirrorConfig)}, with the clock every timestamp comes from. */
     public static MirrorServer start(MirrorConfig config, Clock clock) throws Exception {
+        return start(config, clock, RELOAD_INTERVAL);
+    }
+
+    /**
+     * As {@link #start(MirrorConfig, Clock)}, checking the TLS certificate and key files and the
+     * htpasswd file for changes every {@code reloadInterval} (tests use a short one).
+     */
+    public static MirrorServer start(MirrorConfig config, Clock clock, Duration reloadInterval) throws Exception {
         requireNonNull(config, "config");
         requireNonNull(clock, "clock");
+        requireNonNull(reloadInterval, "reloadInterval");
         Storage storage = Storage.open(config.dataDir(), clock);
         // RocksDB writes and fsyncs block: more threads than cores, but a bounded queue, so
         // an overloaded disk turns into 503s instead of unbounded memory.
@@ -130,7 +203,10 @@ public final class MirrorServer implements AutoCloseable {
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("ocimirror-accept"), io);
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("ocimirror-io"), io);
         Upstreams upstreams = Upstreams.none();
+        Security security = null;
         try {
+            // After Storage.open: the generated PKI is created under the data directory's lock.
+            security = Security.start(config, clock, reloadInterval);
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
                     RegistryService.Settings.from(config));
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
@@ -141,21 +217,28 @@ public final class MirrorServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new MirrorChannelInitializer(service, router, upstreams.pullThrough(), executor,
-                            config.limits()))
+                            config.limits(), security.tls(), security.auth(), security.hashing()))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
             boss.scheduleAtFixedRate(() -> sweep(service, executor), SWEEP_MINUTES, SWEEP_MINUTES, TimeUnit.MINUTES);
-            log.info("registry listening on {} ({} transport, data in {})", channel.localAddress(),
-                    epoll ? "epoll" : "nio", config.dataDir().toAbsolutePath());
+            log.info("registry listening on {} ({}, {} transport, data in {})", channel.localAddress(),
+                    security.scheme(), epoll ? "epoll" : "nio", config.dataDir().toAbsolutePath());
+            if (security.auth() != null && security.tls() == null) {
+                log.warn("client authentication over plain HTTP: passwords cross the network readable by anyone"
+                        + " on the path; serve TLS (remove --plain-http / tls.mode: off)");
+            }
             if (router.proxies()) {
                 log.info("proxying {} (hosted namespaces: {})", router.selectors(), config.hosted());
             }
-            return new MirrorServer(storage, executor, upstreams, boss, workers, channel);
+            return new MirrorServer(storage, executor, upstreams, security, boss, workers, channel);
         } catch (Exception | Error e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             upstreams.close();
+            if (security != null) {
+                security.close();
+            }
             executor.shutdownNow();
             storage.close();
             throw e;
@@ -175,6 +258,11 @@ public final class MirrorServer implements AutoCloseable {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
+    /** {@code https}, or {@code http} when TLS is off. */
+    public String scheme() {
+        return security.scheme();
+    }
+
     /** Stops the server; idempotent. Blocks until the storage is closed. */
     @Override
     public void close() {
@@ -192,6 +280,7 @@ public final class MirrorServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("closing the upstream clients", e);
             }
+            security.close();
             storageExecutor.shutdown();
             try {
                 if (!storageExecutor.awaitTermination(30, TimeUnit.SECONDS)) {

@@ -4,11 +4,13 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.server.MirrorServer;
 
 /**
- * ocimirror itself, in this JVM, as the registry under test: the embedded defaults with a
- * free port of 127.0.0.1 and a fresh data directory.
+ * ocimirror itself, in this JVM, as the registry under test: the defaults over plain HTTP (as
+ * the distribution registry it is compared with runs), a free port of 127.0.0.1 and a fresh
+ * data directory.
  */
 final class OcimirrorRegistry implements RegistryUnderTest {
 
@@ -23,6 +25,7 @@ final class OcimirrorRegistry implements RegistryUnderTest {
 
     static OcimirrorRegistry start(Path dir) throws Exception {
         MirrorConfig config = MirrorConfig.defaults()
+                .withTls(TlsConfig.off())
                 .withListen(new MirrorConfig.Listen("127.0.0.1", 0))
                 .withDataDir(Files.createDirectories(dir.resolve("data")));
         return new OcimirrorRegistry(MirrorServer.start(config));

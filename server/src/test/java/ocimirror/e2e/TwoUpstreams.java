@@ -10,6 +10,7 @@ import java.util.Base64;
 import java.util.List;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.testing.DockerRegistry;
 import ocimirror.testing.Programs;
@@ -100,8 +101,8 @@ final class TwoUpstreams implements AutoCloseable {
     }
 
     /**
-     * The mirror's configuration: 127.0.0.1, a free port, {@code dataDir}, both upstreams
-     * (A with its CA and the config.json credentials; B plain HTTP), {@code local} hosted.
+     * The mirror's configuration: plain HTTP on 127.0.0.1, a free port, {@code dataDir}, both
+     * upstreams (A with its CA and the config.json credentials; B plain HTTP), {@code local} hosted.
      *
      * @param defaultUpstream {@link #NAME_A} or {@link #NAME_B}
      * @param tagTtlA         A's tag TTL (zero: every tag request revalidates upstream)
@@ -120,6 +121,7 @@ final class TwoUpstreams implements AutoCloseable {
                 .plainHttp(true)
                 .build();
         return MirrorConfig.defaults()
+                .withTls(TlsConfig.off())
                 .withListen(new MirrorConfig.Listen("127.0.0.1", 0))
                 .withDataDir(dataDir)
                 .withRouting(List.of(upA, upB), List.of("local"));

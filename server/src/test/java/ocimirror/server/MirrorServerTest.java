@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import org.junit.jupiter.api.AfterEach;
@@ -46,8 +47,10 @@ class MirrorServerTest {
 
     @BeforeEach
     void start() throws Exception {
+        // Plain HTTP, asked for: these tests drive raw sockets (the TLS server is in the TLS tests).
         MirrorConfig config = new MirrorConfig(new MirrorConfig.Listen("127.0.0.1", 0), dir,
-                new MirrorConfig.Storage(true), new MirrorConfig.Limits(4 << 20, MAX_HEADER, 1L << 30, 30));
+                new MirrorConfig.Storage(true), new MirrorConfig.Limits(4 << 20, MAX_HEADER, 1L << 30, 30))
+                .withTls(TlsConfig.off());
         server = MirrorServer.start(config);
         client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         base = "http://127.0.0.1:" + server.localAddress().getPort();
@@ -210,7 +213,8 @@ class MirrorServerTest {
             }
         });
         // The data directory can be opened again: RocksDB's lock was released.
-        MirrorServer again = MirrorServer.start(new MirrorConfig(new MirrorConfig.Listen("127.0.0.1", 0), dir, null, null));
+        MirrorServer again = MirrorServer.start(new MirrorConfig(new MirrorConfig.Listen("127.0.0.1", 0), dir, null, null)
+                .withTls(TlsConfig.off()));
         again.close();
     }
 

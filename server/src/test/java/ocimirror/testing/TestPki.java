@@ -76,6 +76,11 @@ public final class TestPki {
         return issue(name, "subjectAltName=" + san + "\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
     }
 
+    /** A TLS client certificate (mTLS), e.g. for skopeo's {@code --cert-dir} or containerd's {@code client}. */
+    public Issued client(String name) throws IOException, InterruptedException {
+        return issue(name, "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n");
+    }
+
     /** A certificate for signing JWTs (the registry's rootcertbundle holds the CA). */
     public Issued signer(String name) throws IOException, InterruptedException {
         return issue(name, "keyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n");

@@ -6,6 +6,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -162,6 +164,18 @@ public final class HtpasswdAuthenticator implements AutoCloseable {
             return Optional.of(new Decision(Decision.Outcome.THROTTLED, null, wait.get()));
         }
         return Optional.empty();
+    }
+
+    /**
+     * The user names of an htpasswd file, parsed exactly as the authenticator would (for
+     * {@code config check}).
+     *
+     * @throws IOException naming the file and line of the first bad entry
+     */
+    public static List<String> users(Path htpasswd) throws IOException {
+        byte[] b = Files.readAllBytes(htpasswd);
+        return List.copyOf(HtpasswdFile.parse(new String(b, StandardCharsets.ISO_8859_1), htpasswd.toString())
+                .hashes().keySet());
     }
 
     /** The {@code WWW-Authenticate} value of a 401. */

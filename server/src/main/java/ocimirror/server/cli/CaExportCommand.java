@@ -18,10 +18,13 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
+import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.config.pki.Pem;
 import ocimirror.config.pki.TrustExport;
 import ocimirror.config.pki.TrustExport.Format;
+import ocimirror.server.tls.ServerTls;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,7 +65,8 @@ public final class CaExportCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "DIR", description = "Data directory whose pki/ca.crt is exported (default: ./data).")
     Path data;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "Take the data directory from this configuration file.")
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Export the CA this configuration file's tls: section serves (its data directory's, or caCertFile).")
     Path config;
 
     @Option(names = "--ca-file", paramLabel = "FILE",
@@ -158,15 +162,30 @@ public final class CaExportCommand implements Callable<Integer> {
     }
 
     /**
-     * The CA certificate to export: {@code --ca-file}, else {@code <data>/pki/ca.crt} of
-     * {@code --config}'s or {@code --data}'s data directory.
+     * The CA certificate to export: {@code --ca-file}; else, with {@code --config}, the one its
+     * {@code tls:} section makes clients trust ({@code <data>/pki/ca.crt} in generate mode, the
+     * given {@code caCertFile} in files mode); else {@code <data>/pki/ca.crt} of {@code --data}.
      */
     private Path caCertificateFile() throws ConfigException {
         if (caFile != null) {
             return caFile;
         }
-        Path dir = config != null ? ConfigLoader.load(config).dataDir() : data != null ? data : Path.of("data");
-        return dir.resolve("pki").resolve(CertificateAuthority.CA_CERT_FILE);
+        if (config == null) {
+            return (data != null ? data : Path.of("data")).resolve(ServerTls.PKI_DIR).resolve(CertificateAuthority.CA_CERT_FILE);
+        }
+        MirrorConfig c = ConfigLoader.load(config);
+        TlsConfig tls = c.tls();
+        return switch (tls.mode()) {
+            case GENERATE -> c.dataDir().resolve(ServerTls.PKI_DIR).resolve(CertificateAuthority.CA_CERT_FILE);
+            case FILES -> {
+                if (tls.caCertFile() == null) {
+                    throw new ConfigException(config + ": TLS serves the given certificate " + tls.certFile()
+                            + ", whose issuer ocimirror does not know: export that CA with --ca-file FILE");
+                }
+                yield tls.caCertFile();
+            }
+            case OFF -> throw new ConfigException(config + ": TLS is off (tls.mode: off): there is no CA to trust");
+        };
     }
 
     private TrustExport.Options options(Format f) throws IOException {

@@ -1,5 +1,6 @@
 package ocimirror.server.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -35,7 +36,8 @@ final class ConfigCommand implements Runnable {
 
     @Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = {"Loads and validates FILE as serve --config would, also reading every caCert,",
-                    "dockerConfig and passwordFile it names, and prints one line per upstream.",
+                    "dockerConfig, passwordFile, TLS file and htpasswd file it names, and prints one line per",
+                    "upstream, then the hosted namespaces, pull-through, TLS and client authentication.",
                     "Exit status 0 when valid, 2 otherwise (the error names the file and field)."})
     static final class Check implements Callable<Integer> {
 
@@ -61,10 +63,12 @@ final class ConfigCommand implements Runnable {
                                 : "; no default upstream: names that select none are hosted"));
                 out.println("pullThrough: prefetchLayers=" + cfg.pullThrough().prefetchLayers()
                         + " negativeCacheTtl=" + format(cfg.pullThrough().negativeCacheTtl()));
+                out.println(SecurityLines.tls(cfg));
+                out.println(SecurityLines.auth(cfg.auth()));
                 out.println(file + ": OK");
                 out.flush();
                 return 0;
-            } catch (ConfigException | CredentialsException | IllegalArgumentException e) {
+            } catch (ConfigException | CredentialsException | IllegalArgumentException | IOException e) {
                 err.println("ocimirror: " + e.getMessage());
                 err.flush();
                 return Main.EXIT_CONFIG;

@@ -7,6 +7,7 @@ import java.util.concurrent.CountDownLatch;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
 import ocimirror.server.MirrorServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ocimirror", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "An OCI registry and pull-through mirror.",
-        subcommands = {Main.Serve.class, ConfigCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {Main.Serve.class, ConfigCommand.class, CaCommand.class, DoctorCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
 
@@ -68,6 +70,11 @@ public final class Main implements Runnable {
                         "proxied, and local/ is hosted."})
         Path config;
 
+        @Option(names = "--plain-http",
+                description = {"Serve plain HTTP instead of HTTPS (tls.mode: off). By default the mirror serves",
+                        "HTTPS with a CA it generates under <data>/pki (ocimirror ca export hands it to clients)."})
+        boolean plainHttp;
+
         @Override
         public Integer call() throws Exception {
             MirrorConfig cfg;
@@ -110,6 +117,9 @@ public final class Main implements Runnable {
             }
             if (data != null) {
                 cfg = cfg.withDataDir(data);
+            }
+            if (plainHttp) {
+                cfg = cfg.withTls(TlsConfig.off());
             }
             return cfg;
         }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -24,6 +25,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import javax.net.ssl.SSLException;
 import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
@@ -361,8 +363,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
-            log.debug("connection error: {}", cause.toString());
+        // A TLS handshake a client gave up on (it does not trust the CA, or sent no certificate
+        // under mTLS) arrives wrapped by the SslHandler: a client's problem, not the server's.
+        if (cause instanceof IOException || cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
+            log.debug("connection error from {}: {}", ctx.channel().remoteAddress(), cause.toString());
         } else {
             log.warn("unexpected pipeline error", cause);
         }

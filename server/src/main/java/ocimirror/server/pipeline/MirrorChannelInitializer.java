@@ -14,6 +14,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.List;
 import java.util.concurrent.Executor;
 import ocimirror.config.MirrorConfig;
+import ocimirror.server.auth.ClientAuthHandler;
+import ocimirror.server.auth.HtpasswdAuthenticator;
 import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.RegistryHandler;
@@ -21,13 +23,17 @@ import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRouteParser;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.server.tls.ServerTls;
 
 /**
- * Pipeline assembly only: HTTP/1.1 codec (request line and headers bounded by
- * {@code limits.maxHeaderBytes}; a longer one reaches the registry handler as a failed request
- * and is answered 431) → keep-alive → 100-continue → chunked writer (blob bodies under TLS) →
- * idle timeout → flow control (holds pipelined requests while one is being answered) → the
- * registry handler, one per connection. TLS will go in front of the codec in a later issue.
+ * Pipeline assembly only: TLS (when configured; each connection gets the context current when it
+ * is accepted, so a rotated certificate reaches new connections only) → HTTP/1.1 codec (request
+ * line and headers bounded by {@code limits.maxHeaderBytes}; a longer one reaches the registry
+ * handler as a failed request and is answered 431) → keep-alive → chunked writer (blob bodies
+ * under TLS) → idle timeout → flow control (holds pipelined requests while one is being answered)
+ * → client authentication (when configured; after flow control, so that its answers cannot
+ * overtake the registry's on pipelined requests) → 100-continue (after authentication, so that a
+ * refused upload is never invited to send its body) → the registry handler, one per connection.
  */
 public final class MirrorChannelInitializer extends ChannelInitializer<SocketChannel> {
     /** Body chunks of up to this size reach the handler: fewer, larger writes to the blob file. */
@@ -38,36 +44,54 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     private final PullThroughService pullThrough;
     private final Executor storage;
     private final MirrorConfig.Limits limits;
+    private final ServerTls tls;
+    private final HtpasswdAuthenticator auth;
+    private final Executor hashing;
     private final OciRouteParser parser = new OciRouteParser();
     private final ErrorResponses errors = new ErrorResponses();
 
-    /** A plain registry: every repository hosted. */
+    /** A plain registry over plain HTTP without client authentication: every repository hosted. */
     public MirrorChannelInitializer(RegistryService service, Executor storage, MirrorConfig.Limits limits) {
-        this(service, new UpstreamRouter(List.of(), List.of()), null, storage, limits);
+        this(service, new UpstreamRouter(List.of(), List.of()), null, storage, limits, null, null, null);
     }
 
-    /** @param pullThrough serves proxied repositories; null only if {@code router} proxies nothing */
+    /**
+     * @param pullThrough serves proxied repositories; null only if {@code router} proxies nothing
+     * @param tls         the server's TLS, or null for plain HTTP
+     * @param auth        client authentication, or null when clients are not authenticated
+     * @param hashing     where password checks run (never an event loop); required with {@code auth}
+     */
     public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
-                                    Executor storage, MirrorConfig.Limits limits) {
+                                    Executor storage, MirrorConfig.Limits limits, ServerTls tls,
+                                    HtpasswdAuthenticator auth, Executor hashing) {
         this.service = requireNonNull(service, "service");
         this.router = requireNonNull(router, "router");
         this.pullThrough = pullThrough;
         this.storage = requireNonNull(storage, "storage");
         this.limits = requireNonNull(limits, "limits");
+        this.tls = tls;
+        this.auth = auth;
+        this.hashing = auth == null ? hashing : requireNonNull(hashing, "hashing");
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        if (tls != null) {
+            p.addLast("tls", tls.newHandler(ch.alloc()));
+        }
         p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxHeaderBytes())
                 .setMaxHeaderSize(limits.maxHeaderBytes())
                 .setMaxChunkSize(MAX_CHUNK)));
         p.addLast("keep-alive", new HttpServerKeepAliveHandler());
-        p.addLast("continue", new ContinueHandler());
         p.addLast("chunked", new ChunkedWriteHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
         p.addLast("flow", new FlowControlHandler());
+        if (auth != null) {
+            p.addLast("auth", new ClientAuthHandler(auth, hashing, errors));
+        }
+        p.addLast("continue", new ContinueHandler());
         p.addLast("registry", new RegistryHandler(service, router, pullThrough, storage, parser, errors));
     }
 }

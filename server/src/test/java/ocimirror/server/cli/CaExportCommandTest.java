@@ -139,6 +139,30 @@ class CaExportCommandTest {
     }
 
     @Test
+    void theConfigurationsTlsModeSaysWhichCa() throws Exception {
+        // files mode with a given CA: that CA, wherever the data directory is.
+        CertificateAuthority given = CertificateAuthority.create(KeyAlgorithm.EC_P256, Clock.systemUTC());
+        Pem.writeCertificates(tmp.resolve("given-ca.crt"), List.of(given.certificate()));
+        Files.writeString(tmp.resolve("given-ca.key"), "not read by ca export\n");
+        Path config = Files.writeString(tmp.resolve("files.yaml"), "data: " + data + "\n"
+                + "tls: {mode: files, caCertFile: given-ca.crt, caKeyFile: given-ca.key}\n");
+        assertEquals(0, run("--format", "pem", "--config", config.toString()), err.toString());
+        assertEquals(List.of(given.certificate()), pem(out.toString()));
+
+        // files mode with a given server certificate: ocimirror does not know its issuer.
+        Files.writeString(tmp.resolve("tls.crt"), "x\n");
+        Files.writeString(tmp.resolve("tls.key"), "x\n");
+        config = Files.writeString(tmp.resolve("leaf.yaml"), "tls: {mode: files, certFile: tls.crt, keyFile: tls.key}\n");
+        assertEquals(2, run("--format", "pem", "--config", config.toString()));
+        assertTrue(err.toString().contains("export that CA with --ca-file FILE"), err.toString());
+
+        config = Files.writeString(tmp.resolve("off.yaml"), "data: " + data + "\ntls: {mode: off}\n");
+        assertEquals(2, run("--format", "pem", "--config", config.toString()));
+        assertTrue(err.toString().contains("TLS is off (tls.mode: off): there is no CA to trust"), err.toString());
+        assertEquals("", out.toString());
+    }
+
+    @Test
     void aGivenCaFileIsExportedAsIs() throws Exception {
         X509Certificate own = CertificateAuthority.create(KeyAlgorithm.RSA_3072, Clock.systemUTC()).certificate();
         Path file = tmp.resolve("own-ca.crt");

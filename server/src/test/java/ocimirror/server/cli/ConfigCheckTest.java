@@ -10,9 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.TlsConfig;
+import ocimirror.testing.Commands;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,9 +87,59 @@ class ConfigCheckTest {
                 + dir.resolve("password") + " (user builder) tagTtl=0s plainHttp", lines[2]);
         assertEquals("hosted: local, team", lines[3]);
         assertEquals("pullThrough: prefetchLayers=true negativeCacheTtl=1m", lines[4]);
-        assertEquals(file + ": OK", lines[5]);
+        assertEquals("tls: generate CA=data/pki/ca.crt keyAlgorithm=ecdsa-p256 hostNames=(defaults) clientAuth=none",
+                lines[5]);
+        assertEquals("auth: none (clients are not authenticated)", lines[6]);
+        assertEquals(file + ": OK", lines[7]);
         assertFalse(out.toString().contains("s3cret-pw") || out.toString().contains("an0ther-pw"), "no password printed");
         assertEquals("", err.toString());
+    }
+
+    @Test
+    void tlsAndAuthFilesAreReadAndDescribedWithoutSecrets() throws Exception {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=given CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        Path htpasswd = dir.resolve("htpasswd");
+        Files.writeString(htpasswd, htpasswd("-Bbn", "ci", "ci-pw") + htpasswd("-Bbn", "node", "node-pw"));
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                tls: {mode: files, caCertFile: ca.pem, caKeyFile: ca.key, hostNames: [mirror.test], clientCaFile: ca.pem}
+                auth: {htpasswd: htpasswd, realm: corp, users: {ci: push}}
+                """);
+        assertEquals(0, run("config", "check", file.toString()), err.toString());
+        String[] lines = out.toString().split("\n");
+        assertTrue(lines[2].startsWith("tls: files caCertFile=" + dir.resolve("ca.pem") + " (CN=given CA, SHA-256 "),
+                lines[2]);
+        assertTrue(lines[2].endsWith(" hostNames=mirror.test clientAuth=require clientCaFile=" + dir.resolve("ca.pem")
+                + " (1 certificate)"), lines[2]);
+        assertEquals("auth: htpasswd=" + htpasswd + " (2 users) realm=\"corp\" defaultAccess=pull users=ci=push", lines[3]);
+        assertFalse(out.toString().contains("$2y$"), "no hash printed");
+
+        // A key that is not the certificate's, and an htpasswd entry that is not bcrypt: caught here.
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "other.key", "-out", "other.pem", "-days", "1", "-subj", "/CN=other");
+        Files.writeString(file, "tls: {mode: files, certFile: ca.pem, keyFile: other.key}\n");
+        assertEquals(2, run("config", "check", file.toString()));
+        assertTrue(err.toString().contains("other.key: this private key does not belong to the first certificate"),
+                err.toString());
+        Files.writeString(htpasswd, htpasswd("-mbn", "old", "md5-pw"));
+        Files.writeString(file, "auth: {htpasswd: htpasswd}\n");
+        assertEquals(2, run("config", "check", file.toString()));
+        assertTrue(err.toString().contains(htpasswd + ":1: user 'old' has an MD5 (apr1) hash"), err.toString());
+    }
+
+    private void openssl(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("openssl.log").toFile()).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "openssl hung");
+        assertEquals(0, p.exitValue(), Files.readString(dir.resolve("openssl.log")));
+    }
+
+    private static String htpasswd(String flags, String user, String password) throws Exception {
+        Commands.require("htpasswd", "apache2-utils");
+        return Commands.check("htpasswd", flags, user, password).strip() + "\n";
     }
 
     @Test
@@ -133,5 +187,12 @@ class ConfigCheckTest {
         assertFalse(fromFile.pullThrough().prefetchLayers());
         assertEquals(Duration.ofSeconds(30), fromFile.pullThrough().negativeCacheTtl());
         assertEquals(dir.resolve("d"), fromFile.dataDir());
+        assertEquals(TlsConfig.defaults(), fromFile.tls(), "a file without tls: serves HTTPS with a generated CA");
+
+        Files.writeString(file, "tls: {hostNames: [mirror.test]}\n");
+        serve.plainHttp = true;
+        assertEquals(TlsConfig.off(), serve.configuration().tls(), "--plain-http wins over the file");
+        serve.config = null;
+        assertEquals(MirrorConfig.embedded().withTls(TlsConfig.off()).withDataDir(dir.resolve("d")), serve.configuration());
     }
 }

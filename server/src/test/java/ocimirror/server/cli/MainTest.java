@@ -28,6 +28,9 @@ class MainTest {
         assertEquals(0, run("serve", "--help"));
         assertTrue(out.toString().contains("--listen"));
         assertTrue(out.toString().contains("--config"));
+        assertTrue(out.toString().contains("--plain-http"));
+        assertEquals(0, run("ca", "export", "--help"));
+        assertTrue(out.toString().contains("--format"), out.toString());
     }
 
     @Test

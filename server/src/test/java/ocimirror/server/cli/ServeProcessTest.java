@@ -2,6 +2,7 @@ package ocimirror.server.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -14,12 +15,21 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManagerFactory;
+import ocimirror.config.pki.CertificateAuthority;
+import ocimirror.config.pki.Pem;
 import ocimirror.storage.oci.Digest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code ocimirror serve} as its own process, stopped by SIGTERM while an upload is half sent:
  * it must exit by itself, release RocksDB, and leave nothing half-written that a restart would
- * serve. This is the only way to see the shutdown hook run for real.
+ * serve. This is the only way to see the shutdown hook run for real. Also: without
+ * {@code --plain-http} it serves HTTPS with the CA it generated, and logs how to export it.
  */
 class ServeProcessTest {
     private static final Pattern LISTENING = Pattern.compile("serving on /127\\.0\\.0\\.1:(\\d+)");
@@ -96,11 +107,50 @@ class ServeProcessTest {
                 + "/" + partialDigest.hex())), "a half-sent blob was committed");
     }
 
-    /** Starts {@code serve} on an ephemeral port from the test class path; returns the port. */
+    @Test
+    void byDefaultServeSpeaksHttpsWithAGeneratedCaAndSaysHowToExportIt() throws Exception {
+        Path data = dir.resolve("data");
+        int port = start(data, dir.resolve("https.log"), false);
+        String log = Files.readString(dir.resolve("https.log"));
+        Path caFile = data.resolve("pki/ca.crt").toAbsolutePath();
+        X509Certificate ca = Pem.readCertificate(caFile);
+        String fingerprint = CertificateAuthority.fingerprint(ca);
+        assertTrue(log.contains("TLS: created the CA " + ca.getSubjectX500Principal()) && log.contains(fingerprint)
+                && log.contains(caFile.toString())
+                && log.contains("ocimirror ca export --format pem --data " + data.toAbsolutePath()),
+                "the start-up log names the CA, its fingerprint and the export command:\n" + log);
+        assertTrue(log.contains("(https, "), log);
+
+        // A client that trusts exactly that CA talks to it; one that does not, cannot.
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        trust.setCertificateEntry("mirror", ca);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ssl = SSLContext.getInstance("TLS");
+        ssl.init(null, tmf.getTrustManagers(), null);
+        HttpClient trusting = HttpClient.newBuilder().sslContext(ssl).build();
+        HttpResponse<String> r = trusting.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/v2/"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertEquals("registry/2.0", r.headers().firstValue("Docker-Distribution-API-Version").orElseThrow());
+        assertThrows(SSLHandshakeException.class, () -> HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("https://localhost:" + port + "/v2/")).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+
+    /** Starts {@code serve --plain-http} on an ephemeral port from the test class path; returns the port. */
     private int start(Path data, Path logFile) throws IOException, InterruptedException {
+        return start(data, logFile, true);
+    }
+
+    private int start(Path data, Path logFile, boolean plainHttp) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "serve", "--listen", "127.0.0.1:0", "--data", data.toString())
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve", "--listen", "127.0.0.1:0", "--data", data.toString()));
+        if (plainHttp) {
+            cmd.add("--plain-http");
+        }
+        process = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(logFile.toFile())
                 .start();
