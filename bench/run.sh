@@ -109,6 +109,12 @@ write_facts() {
     echo "idle_conns=$IDLE_CONNS"
     echo "note=${NOTE:-}"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+    local target
+    for target in "${TARGETS[@]}"; do
+      [[ $target == *-tls ]] || continue
+      echo "tls $target=$(target_curl "$target" -v -o /dev/null "${T_URL[$target]}/v2/" 2>&1 |
+        sed -n 's/^\* SSL connection using //p')"
+    done
   } >"$WORK/facts"
 }
 
@@ -124,6 +130,7 @@ main() {
   trap 'exit 130' INT TERM
   log "working in $WORK (ROUNDS=$ROUNDS DURATION=${DURATION}s BLOB_MIB=$BLOB_MIB TLS=$TLS)"
   ocimirror_detect_tls
+  client_tls_prefs "$WORK/openssl-client.cnf"
   mkdir -p "$WORK/fixtures"
   make_fixtures "$WORK/fixtures"
   ROUND=0

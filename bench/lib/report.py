@@ -110,6 +110,8 @@ def main():
                 "wrk", "curl", "openssl", "rounds", "duration", "blob", "idle_conns", "load_before", "load_after"):
         if key in facts:
             out.append(f"| {key} | {facts[key]} |")
+    for key in sorted(k for k in facts if k.startswith("tls ")):
+        out.append(f"| {key} | {facts[key]} |")
     out.append("")
 
     # Overview: medians only, metrics down, targets across.

@@ -169,11 +169,17 @@ ocimirror_config() {
   } >"$dir/config.yaml"
 }
 
-# Before the TLS wiring, ocimirror speaks plain HTTP only.
+# ocimirror serves HTTPS by default with a CA it generates under <data>/pki (clients trust its
+# ca.crt, as `ocimirror ca export --format pem` prints it); `tls: {mode: off}` is plain HTTP.
+# A build from before the TLS wiring has no tls section and serves plain HTTP only.
 OCIMIRROR_TLS=0
-ocimirror_detect_tls() { OCIMIRROR_TLS=0; }
-ocimirror_tls_config() { :; }
-ocimirror_ca() { :; }
+ocimirror_detect_tls() {
+  if "$REPO_ROOT/bin/ocimirror" serve --help 2>&1 | grep -q -- --plain-http; then OCIMIRROR_TLS=1; fi
+}
+ocimirror_tls_config() {
+  if [[ $OCIMIRROR_TLS == 1 && $2 == 0 ]]; then echo "tls: { mode: off }"; fi
+}
+ocimirror_ca() { echo "--cacert $1/data/pki/ca.crt"; }
 
 start_ocimirror() {
   local name=$1 tls=$2 proxy=$3 dir=$WORK/$1 port opts=""
