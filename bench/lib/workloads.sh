@@ -63,9 +63,10 @@ fresh_upstream_blob() {
 
 # upstream_gets MARK DIGEST: "GETs bytes" the upstream logged for DIGEST's blob after line MARK
 # of its access log (combined format: ... "GET /v2/<repo>/blobs/<digest> HTTP/1.1" status size).
+# The byte count is printed with %.0f: mawk's %d stops at 2^31 - 1.
 upstream_gets() {
   tail -n +"$(($1 + 1))" "$UPSTREAM_LOG" |
-    awk -v d="$2" '$6 == "\"GET" && index($7, "/blobs/" d) { n++; b += $10 } END { printf "%d %d\n", n, b }'
+    awk -v d="$2" '$6 == "\"GET" && index($7, "/blobs/" d) { n++; b += $10 } END { printf "%d %.0f\n", n, b }'
 }
 
 # W3: 16 concurrent clients request the same uncached blob through a proxy: what the upstream
