@@ -1,0 +1,164 @@
+# shellcheck shell=bash
+# The workloads. Each one records its numbers with `record TARGET METRIC VALUE` for the round
+# in $ROUND; the server's CPU time comes from /proc/<pid>/stat read before and after.
+
+WRK_LUA=$BENCH_DIR/lib/wrk-report.lua
+
+# run_wrk TARGET CONNECTIONS PATH [wrk options...]: one bounded wrk run on the load CPU; sets
+# WRK[requests bytes duration_us p50_us p99_us errors status_errors cpu_ticks].
+declare -gA WRK=()
+run_wrk() {
+  local target=$1 conns=$2 path=$3 before after out line kv
+  shift 3
+  before=$(cpu_ticks "${T_PID[$target]}")
+  out=$(on_load_cpu wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 10s -s "$WRK_LUA" "$@" \
+    "${T_URL[$target]}$path" 2>&1) || die "wrk against $target failed: $out"
+  after=$(cpu_ticks "${T_PID[$target]}")
+  line=$(grep '^WRK ' <<<"$out") || die "no wrk summary for $target: $out"
+  WRK=()
+  for kv in ${line#WRK }; do WRK[${kv%%=*}]=${kv#*=}; done
+  WRK[cpu_ticks]=$((after - before))
+  if ((WRK[errors] + WRK[status_errors] > 0)); then
+    log "$target $path: ${WRK[errors]} socket errors, ${WRK[status_errors]} error statuses"
+  fi
+}
+
+# W1: hot blob GET throughput with 1 and 8 connections; server CPU per GiB sent.
+w1() {
+  local target=$1 conns mib gib cpu_s
+  for conns in 1 8; do
+    run_wrk "$target" "$conns" "/v2/$REPO/blobs/$BLOB_DIGEST"
+    mib=$(calc 'b / 1048576 / (d / 1e6)' -v b="${WRK[bytes]}" -v d="${WRK[duration_us]}")
+    gib=$(calc 'b / 1073741824' -v b="${WRK[bytes]}")
+    cpu_s=$(calc 't / h' -v t="${WRK[cpu_ticks]}" -v h="$CLK_TCK")
+    record "$target" "w1_c${conns}_mibs" "$mib"
+    record "$target" "w1_c${conns}_cpu_ms_gib" "$(calc 'c * 1000 / g' -v c="$cpu_s" -v g="$gib")"
+    record "$target" "w1_c${conns}_errors" $((WRK[errors] + WRK[status_errors]))
+  done
+}
+
+# W2: manifest GET by tag and by digest, 64 keep-alive connections, containerd's Accept.
+w2() {
+  local target=$1 kind ref
+  for kind in tag digest; do
+    [[ $kind == tag ]] && ref=$TAG || ref=$MANIFEST_DIGEST
+    run_wrk "$target" 64 "/v2/$REPO/manifests/$ref" -H "Accept: $ACCEPT"
+    record "$target" "w2_${kind}_rps" "$(calc 'r / (d / 1e6)' -v r="${WRK[requests]}" -v d="${WRK[duration_us]}")"
+    record "$target" "w2_${kind}_p50_ms" "$(calc 'p / 1000' -v p="${WRK[p50_us]}")"
+    record "$target" "w2_${kind}_p99_ms" "$(calc 'p / 1000' -v p="${WRK[p99_us]}")"
+    record "$target" "w2_${kind}_cpu_us" \
+      "$(calc 't * 1e6 / h / r' -v t="${WRK[cpu_ticks]}" -v h="$CLK_TCK" -v r="$((WRK[requests] > 0 ? WRK[requests] : 1))")"
+    record "$target" "w2_${kind}_errors" $((WRK[errors] + WRK[status_errors]))
+  done
+}
+
+# fresh_upstream_blob: a new random blob pushed to the upstream only (no proxy has seen its
+# digest); sets FRESH_DIGEST.
+fresh_upstream_blob() {
+  local file=$WORK/fresh.bin
+  FRESH_DIGEST=$(random_blob "$file" "$BLOB_MIB")
+  push_blob put "$UPSTREAM_URL" "$file" "$FRESH_DIGEST"
+  rm -f "$file"
+}
+
+# upstream_gets MARK DIGEST: "GETs bytes" the upstream logged for DIGEST's blob after line MARK
+# of its access log (combined format: ... "GET /v2/<repo>/blobs/<digest> HTTP/1.1" status size).
+# The byte count is printed with %.0f: mawk's %d stops at 2^31 - 1.
+upstream_gets() {
+  tail -n +"$(($1 + 1))" "$UPSTREAM_LOG" |
+    awk -v d="$2" '$6 == "\"GET" && index($7, "/blobs/" d) { n++; b += $10 } END { printf "%d %.0f\n", n, b }'
+}
+
+# W3: 16 concurrent clients request the same uncached blob through a proxy: what the upstream
+# sent, and the wall time until the last client has the whole blob.
+w3() {
+  local target=$1 url mark t0 t1 i ok gets bytes
+  local -a pids=()
+  fresh_upstream_blob
+  url="${T_URL[$target]}/v2/$REPO/blobs/$FRESH_DIGEST"
+  mark=$(wc -l <"$UPSTREAM_LOG")
+  t0=$(now_ns)
+  for i in $(seq 1 16); do
+    target_curl "$target" --max-time 300 -o /dev/null -w '%{http_code} %{size_download}\n' "$url" \
+      >"$WORK/w3.$i" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  t1=$(now_ns)
+  ok=$(cat "$WORK"/w3.* | grep -c "^200 $BLOB_SIZE\$" || true)
+  rm -f "$WORK"/w3.*
+  sleep 0.5 # the upstream logs a request when its response has been written
+  read -r gets bytes < <(upstream_gets "$mark" "$FRESH_DIGEST")
+  record "$target" w3_clients_ok "$ok"
+  record "$target" w3_upstream_gets "$gets"
+  record "$target" w3_upstream_mib "$(calc 'b / 1048576' -v b="$bytes")"
+  record "$target" w3_wall_s "$(calc '(b - a) / 1e9' -v a="$t0" -v b="$t1")"
+  ((ok == 16)) || log "$target W3: only $ok of 16 clients got the whole blob"
+}
+
+# ttfb TARGET URL: seconds to the first byte of a GET on a new connection, and the total.
+ttfb() {
+  target_curl "$1" -f -o /dev/null -w '%{time_starttransfer} %{time_total}\n' "$2"
+}
+
+# W5 hot: median of 5 GETs of the cached blob (each on a new connection, handshake included).
+w5_hot() {
+  local target=$1 i
+  local -a samples=()
+  for i in 1 2 3 4 5; do
+    samples+=("$(ttfb "$target" "${T_URL[$target]}/v2/$REPO/blobs/$BLOB_DIGEST" | cut -d' ' -f1)")
+  done
+  record "$target" w5_hot_ttfb_ms "$(printf '%s\n' "${samples[@]}" | sort -g | sed -n 3p | awk '{print $1 * 1000}')"
+}
+
+# W5 cold: one GET of an uncached blob through a proxy (time to first byte and to the last),
+# then the upstream's own time to first byte for the same blob.
+w5_cold() {
+  local target=$1 first total up
+  fresh_upstream_blob
+  read -r first total < <(ttfb "$target" "${T_URL[$target]}/v2/$REPO/blobs/$FRESH_DIGEST")
+  up=$(on_load_cpu curl -s -f -o /dev/null -w '%{time_starttransfer}' "$UPSTREAM_URL/v2/$REPO/blobs/$FRESH_DIGEST")
+  record "$target" w5_cold_ttfb_ms "$(calc 'f * 1000' -v f="$first")"
+  record "$target" w5_cold_total_s "$total"
+  record "$target" w5_cold_upstream_ttfb_ms "$(calc 'f * 1000' -v f="$up")"
+}
+
+# W6: 10 000 idle keep-alive connections held open while W1 (8 connections) runs: the blob
+# throughput meanwhile, and whether the idle connections are still open and still served.
+w6() {
+  local target=$1 port ready result kv pid fifo=$WORK/w6.ctl out=$WORK/w6.out deadline
+  local -A r=()
+  port=${T_URL[$target]##*:}
+  rm -f "$fifo" "$out"
+  mkfifo "$fifo"
+  on_load_cpu python3 "$BENCH_DIR/lib/idle_conns.py" 127.0.0.1 "$port" --count "$IDLE_CONNS" \
+    --deadline 300 <"$fifo" >"$out" 2>&1 &
+  pid=$!
+  exec {ctl}>"$fifo"
+  deadline=$((SECONDS + 120))
+  until ready=$(grep '^READY' "$out" 2>/dev/null); do
+    ((SECONDS < deadline)) && kill -0 "$pid" 2>/dev/null || { exec {ctl}>&-; wait "$pid" || true
+      die "W6 $target: idle connections not ready: $(cat "$out")"; }
+    sleep 0.5
+  done
+  run_wrk "$target" 8 "/v2/$REPO/blobs/$BLOB_DIGEST"
+  echo check >&"$ctl"
+  exec {ctl}>&-
+  wait "$pid" || true
+  result=$(grep '^RESULT' "$out") || die "W6 $target: no result: $(cat "$out")"
+  for kv in ${ready#READY } ${result#RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+  record "$target" w6_mibs "$(calc 'b / 1048576 / (d / 1e6)' -v b="${WRK[bytes]}" -v d="${WRK[duration_us]}")"
+  record "$target" w6_errors $((WRK[errors] + WRK[status_errors]))
+  record "$target" w6_idle_answered "${r[answered]}"
+  record "$target" w6_idle_open "${r[open]}"
+  record "$target" w6_sample_ok_pct "$(calc '100 * o / (s > 0 ? s : 1)' -v o="${r[sample_ok]}" -v s="${r[sample]}")"
+  rm -f "$fifo" "$out"
+}
+
+# W4: peak resident set size of every target so far (VmHWM: the kernel's high-water mark).
+w4() {
+  local target
+  for target in "${TARGETS[@]}"; do
+    record "$target" w4_peak_rss_mib "$(calc 'k / 1024' -v k="$(peak_rss_kib "${T_PID[$target]}")")"
+  done
+}
