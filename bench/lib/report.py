@@ -81,7 +81,8 @@ def ratio(values, metric, target, ref):
     mine, theirs = median(values, metric, target), median(values, metric, ref)
     if mine is None or not theirs:
         return "—"
-    return f"{mine / theirs:.2f}×"
+    r = mine / theirs
+    return f"{r:.2f}×" if r >= 0.1 else f"{r:.2g}×"  # 0.0044×, not 0.00×
 
 
 def median(values, metric, target):
