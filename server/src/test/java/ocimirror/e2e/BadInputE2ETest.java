@@ -54,13 +54,13 @@ class BadInputE2ETest {
     @TempDir
     static Path tmp;
     private static Fixture fixture;
-    private static RegistryUnderTest registry;
+    private static TargetRegistry registry;
     private static RegistryClient client;
 
     @BeforeAll
     static void startRegistryWithAnImage() throws Exception {
         fixture = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout")));
-        registry = RegistryUnderTest.start(tmp.resolve("registry"));
+        registry = TargetRegistry.start(tmp.resolve("registry"));
         client = new RegistryClient(registry.hostPort());
         client.pushImage(REPO, TAG, fixture.single());
     }

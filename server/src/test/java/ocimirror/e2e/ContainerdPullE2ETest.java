@@ -39,7 +39,7 @@ class ContainerdPullE2ETest {
     @TempDir
     static Path tmp;
     private static Fixture fixture;
-    private static RegistryUnderTest registry;
+    private static TargetRegistry registry;
     private static Containerd containerd;
     private final AtomicInteger namespaces = new AtomicInteger();
 
@@ -50,7 +50,7 @@ class ContainerdPullE2ETest {
         }
         containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
         fixture = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout")));
-        registry = RegistryUnderTest.start(tmp.resolve("registry"));
+        registry = TargetRegistry.start(tmp.resolve("registry"));
         RegistryClient client = new RegistryClient(registry.hostPort());
         client.pushImage("e2e/ctr/single", "v1", fixture.single());
         client.pushIndex("e2e/ctr/multi", "v1", fixture.multi());

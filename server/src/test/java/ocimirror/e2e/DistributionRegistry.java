@@ -8,7 +8,7 @@ import ocimirror.testing.DockerRegistry;
  * reference implementation the suite was first validated against. Plain HTTP, no auth,
  * delete enabled, listening on a free port of 127.0.0.1.
  */
-final class DistributionRegistry implements RegistryUnderTest {
+final class DistributionRegistry implements TargetRegistry {
 
     private final DockerRegistry registry;
 

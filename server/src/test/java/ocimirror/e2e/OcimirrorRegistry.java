@@ -12,7 +12,7 @@ import ocimirror.server.MirrorServer;
  * the distribution registry it is compared with runs), a free port of 127.0.0.1 and a fresh
  * data directory.
  */
-final class OcimirrorRegistry implements RegistryUnderTest {
+final class OcimirrorRegistry implements TargetRegistry {
 
     private final MirrorServer server;
     private final String hostPort;

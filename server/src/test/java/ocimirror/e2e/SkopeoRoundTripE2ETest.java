@@ -41,7 +41,7 @@ class SkopeoRoundTripE2ETest {
     static Path tmp;
     private static Skopeo skopeo;
     private static Fixture fixture;
-    private static RegistryUnderTest registry;
+    private static TargetRegistry registry;
     private static RegistryClient client;
 
     @BeforeAll
@@ -51,7 +51,7 @@ class SkopeoRoundTripE2ETest {
         }
         skopeo = new Skopeo(tmp.resolve("skopeo"));
         fixture = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout")));
-        registry = RegistryUnderTest.start(tmp.resolve("registry"));
+        registry = TargetRegistry.start(tmp.resolve("registry"));
         client = new RegistryClient(registry.hostPort());
     }
 

@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * or, to compare behaviour, against CNCF distribution started as a separate program:
  * {@code -Docimirror.e2e.registry=distribution}.
  */
-interface RegistryUnderTest extends AutoCloseable {
+interface TargetRegistry extends AutoCloseable {
 
     /** {@code 127.0.0.1:PORT}, as it appears in image references. */
     String hostPort();
@@ -26,7 +26,7 @@ interface RegistryUnderTest extends AutoCloseable {
     void close();
 
     /** Starts the registry selected by {@code ocimirror.e2e.registry} with its data under {@code dir}. */
-    static RegistryUnderTest start(Path dir) throws Exception {
+    static TargetRegistry start(Path dir) throws Exception {
         String kind = System.getProperty("ocimirror.e2e.registry", "ocimirror");
         return switch (kind) {
             case "ocimirror" -> OcimirrorRegistry.start(dir);
