@@ -3,6 +3,7 @@ package ocimirror.server.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Locale;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
 import ocimirror.config.MirrorConfig;
@@ -33,20 +34,47 @@ final class OfflineStore {
     }
 
     MirrorConfig configuration() throws ConfigException {
+        return configuration(config, data);
+    }
+
+    /** The configuration {@code serve --config FILE --data DIR} would run with (either may be null). */
+    static MirrorConfig configuration(Path config, Path data) throws ConfigException {
         MirrorConfig cfg = config == null ? MirrorConfig.embedded() : ConfigLoader.load(config);
         return data == null ? cfg : cfg.withDataDir(data);
     }
 
     static Storage open(MirrorConfig cfg) throws Unavailable {
         try {
+            return openOffline(cfg, " (is the server running? stop it first)");
+        } catch (IOException e) {
+            if (e instanceof InUse) {
+                throw new Unavailable(e.getMessage() + ": " + e.getCause().getMessage(), e);
+            }
+            throw new Unavailable("cannot open the data directory " + cfg.dataDir().toAbsolutePath() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens the data directory as the server does. When a running server holds RocksDB's lock,
+     * throws an IOException "the data directory D is in use" + {@code whatToDo}, caused by the
+     * original; other failures are thrown as they are.
+     */
+    static Storage openOffline(MirrorConfig cfg, String whatToDo) throws IOException {
+        try {
             return Storage.open(cfg.dataDir(), Clock.systemUTC());
         } catch (IOException e) {
-            String why = String.valueOf(e.getMessage());
-            if (why.contains("lock") || why.contains("LOCK")) {
-                throw new Unavailable("the data directory " + cfg.dataDir().toAbsolutePath() + " is in use"
-                        + " (is the server running? stop it first): " + why, e);
+            if (String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("lock")) {
+                throw new InUse("the data directory " + cfg.dataDir().toAbsolutePath() + " is in use" + whatToDo, e);
             }
-            throw new Unavailable("cannot open the data directory " + cfg.dataDir().toAbsolutePath() + ": " + why, e);
+            throw e;
+        }
+    }
+
+    /** The data directory is locked by a running server. */
+    private static final class InUse extends IOException {
+        InUse(String message, IOException cause) {
+            super(message, cause);
         }
     }
 }

@@ -3,11 +3,8 @@ package ocimirror.server.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.Locale;
 import ocimirror.config.ConfigException;
-import ocimirror.config.ConfigLoader;
 import ocimirror.config.Durations;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.progress.Progress;
@@ -38,8 +35,7 @@ final class StoreOptions {
 
     /** The configuration {@code serve --config FILE --data DIR} would run with. */
     MirrorConfig configuration() throws ConfigException {
-        MirrorConfig cfg = config == null ? MirrorConfig.embedded() : ConfigLoader.load(config);
-        return data == null ? cfg : cfg.withDataDir(data);
+        return OfflineStore.configuration(config, data);
     }
 
     Duration interval() {
@@ -62,16 +58,7 @@ final class StoreOptions {
      * @throws IOException saying what to do when a running server holds it
      */
     static Storage open(MirrorConfig cfg) throws IOException {
-        try {
-            return Storage.open(cfg.dataDir(), Clock.systemUTC());
-        } catch (IOException e) {
-            String m = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
-            if (m.contains("lock")) {
-                throw new IOException("the data directory " + cfg.dataDir().toAbsolutePath() + " is in use by a"
-                        + " running ocimirror (it holds the lock on meta/): stop the server or run this on another"
-                        + " data directory; to fill a running mirror, use ocimirror prefetch", e);
-            }
-            throw e;
-        }
+        return OfflineStore.openOffline(cfg, " by a running ocimirror (it holds the lock on meta/): stop the server"
+                + " or run this on another data directory; to fill a running mirror, use ocimirror prefetch");
     }
 }
