@@ -57,6 +57,7 @@ final class RocksCache {
     private final ColumnFamilyHandle pins;
     private final Object linkLock;
     private final Object tagLock;
+    private final HotRecords hot;
     private final Object blobLock = new Object();
     private final AtomicLong blobBytes = new AtomicLong();
     private final List<LongConsumer> listeners = new CopyOnWriteArrayList<>();
@@ -65,7 +66,7 @@ final class RocksCache {
     RocksCache(RocksDB db, WriteOptions write, ColumnFamilyHandle counters, ColumnFamilyHandle blobs,
                ColumnFamilyHandle lru, ColumnFamilyHandle refs, ColumnFamilyHandle links, ColumnFamilyHandle manifests,
                ColumnFamilyHandle referrers, ColumnFamilyHandle tags, ColumnFamilyHandle repos, ColumnFamilyHandle pins,
-               Object linkLock, Object tagLock) {
+               Object linkLock, Object tagLock, HotRecords hot) {
         this.db = db;
         this.write = write;
         this.counters = counters;
@@ -80,6 +81,7 @@ final class RocksCache {
         this.pins = pins;
         this.linkLock = linkLock;
         this.tagLock = tagLock;
+        this.hot = hot;
     }
 
     /**
@@ -226,11 +228,12 @@ final class RocksCache {
                     byte[] old = db.get(blobs, Keys.blob(digest));
                     BlobRecord before = old == null ? null : Codec.decodeBlob(old);
                     long total = blobBytes.get() - (before == null ? 0 : before.size());
+                    List<Runnable> invalidations = new ArrayList<>();
                     try (WriteBatch batch = new WriteBatch()) {
                         for (BlobRef r : held) {
                             dropRef(batch, digest, r.manifest(), r.repo());
                             if (r.manifest()) {
-                                dropManifest(batch, r.repo(), digest);
+                                dropManifest(batch, r.repo(), digest, invalidations);
                             } else {
                                 batch.delete(links, Keys.link(r.repo(), digest));
                             }
@@ -242,6 +245,7 @@ final class RocksCache {
                         }
                         db.write(write, batch);
                     }
+                    invalidations.forEach(Runnable::run);
                     if (before != null) {
                         setTotal(total);
                     }
@@ -251,14 +255,19 @@ final class RocksCache {
         }
     }
 
-    /** The manifest, its referrer entry and the tags of {@code repo} pointing at it (caller holds tagLock). */
-    private void dropManifest(WriteBatch batch, RepoName repo, Digest digest) throws RocksDBException {
+    /**
+     * The manifest, its referrer entry and the tags of {@code repo} pointing at it (caller holds
+     * tagLock); adds the in-memory records to forget once the batch is written to {@code invalidations}.
+     */
+    private void dropManifest(WriteBatch batch, RepoName repo, Digest digest, List<Runnable> invalidations)
+            throws RocksDBException {
         byte[] value = db.get(manifests, Keys.manifest(repo, digest));
         if (value == null) {
             return;
         }
         ManifestRecord m = Codec.decodeManifest(value);
         batch.delete(manifests, Keys.manifest(repo, digest));
+        invalidations.add(() -> hot.manifestChanged(repo, digest));
         if (m.subject() != null) {
             batch.delete(referrers, Keys.referrer(repo, m.subject(), digest));
         }
@@ -267,6 +276,8 @@ final class RocksCache {
             for (; it.isValid(); it.next()) {
                 if (Codec.decodeTag(it.value()).digest().equals(digest)) {
                     batch.delete(tags, it.key());
+                    String tag = Keys.suffix(it.key(), prefix.length);
+                    invalidations.add(() -> hot.tagChanged(repo, tag));
                 }
             }
             return null;

@@ -111,7 +111,9 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
     private final Object linkLock = new Object();
     private final ReentrantLock[] repoLocks = new ReentrantLock[REPO_LOCKS];
     private final RocksCache cache;
-    private boolean closed;
+    private final HotRecords hot = new HotRecords();
+    /** Volatile: the in-memory reads check it without the lifecycle lock. */
+    private volatile boolean closed;
 
     private RocksMetadataStore(String path, Clock clock, Deque<AutoCloseable> owned, RocksDB db, WriteOptions write,
                                WriteOptions syncWrite, Map<String, ColumnFamilyHandle> handles) {
@@ -133,7 +135,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
         }
         this.cache = new RocksCache(db, write, handles.get(new String(RocksDB.DEFAULT_COLUMN_FAMILY, UTF_8)), blobs,
                 handles.get(LRU), handles.get(REFS), links, manifests, referrers, tags, repos, handles.get(PINS),
-                linkLock, tagLock);
+                linkLock, tagLock, hot);
     }
 
     /**
@@ -253,13 +255,16 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
                 addRepoIfNew(batch, repo);
                 db.write(syncWrite, batch);
             }
+            hot.manifestChanged(repo, manifest.digest());
             return null;
         });
     }
 
     @Override
     public Optional<ManifestRecord> getManifest(RepoName repo, Digest digest) {
-        return call(() -> Optional.ofNullable(db.get(manifests, Keys.manifest(repo, digest))).map(Codec::decodeManifest));
+        requireOpen();
+        return hot.manifest(repo, digest, k -> call(
+                () -> Optional.ofNullable(db.get(manifests, Keys.manifest(repo, digest))).map(Codec::decodeManifest)));
     }
 
     @Override
@@ -271,6 +276,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
                     return false;
                 }
                 ManifestRecord manifest = Codec.decodeManifest(value);
+                List<String> droppedTags = new ArrayList<>();
                 try (WriteBatch batch = new WriteBatch()) {
                     batch.delete(manifests, Keys.manifest(repo, digest));
                     cache.dropRef(batch, digest, true, repo);
@@ -282,12 +288,15 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
                         for (; it.isValid(); it.next()) {
                             if (Codec.decodeTag(it.value()).digest().equals(digest)) {
                                 batch.delete(tags, it.key());
+                                droppedTags.add(Keys.suffix(it.key(), prefix.length));
                             }
                         }
                         return null;
                     });
                     db.write(syncWrite, batch);
                 }
+                hot.manifestChanged(repo, digest);
+                droppedTags.forEach(t -> hot.tagChanged(repo, t));
                 return true;
             }
         });
@@ -320,6 +329,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
                     addRepoIfNew(batch, repo);
                     db.write(syncWrite, batch);
                 }
+                hot.tagChanged(repo, tag);
             }
             return null;
         });
@@ -330,7 +340,9 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
         if (!Reference.Tag.isValid(tag)) {
             return Optional.empty();
         }
-        return call(() -> Optional.ofNullable(db.get(tags, Keys.tag(repo, tag))).map(Codec::decodeTag));
+        requireOpen();
+        return hot.tag(repo, tag, k -> call(
+                () -> Optional.ofNullable(db.get(tags, Keys.tag(repo, tag))).map(Codec::decodeTag)));
     }
 
     @Override
@@ -340,7 +352,9 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
         }
         return call(() -> {
             synchronized (tagLock) {
-                return deleteIfPresent(tags, Keys.tag(repo, tag), syncWrite);
+                boolean deleted = deleteIfPresent(tags, Keys.tag(repo, tag), syncWrite);
+                hot.tagChanged(repo, tag);
+                return deleted;
             }
         });
     }
@@ -560,6 +574,13 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
 
     private interface ScanBody<T> {
         T consume(RocksIterator positioned) throws RocksDBException;
+    }
+
+    /** What {@link #call} checks, for the reads that may not reach it. */
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("metadata store is closed");
+        }
     }
 
     private <T> T call(DbCall<T> body) {

@@ -1,0 +1,57 @@
+package ocimirror.storage.meta;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.util.Optional;
+import java.util.function.Function;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * The tag and manifest records in memory, so that a manifest GET (by tag or by digest) reads no
+ * RocksDB on a hit: those two lookups are the whole metadata cost of a pull's hottest request.
+ * Absent records are kept too (a miss asks RocksDB once), and W-TinyLFU keeps a flood of unknown
+ * names from pushing the hot ones out.
+ *
+ * <p>Coherence: every write of a tag or manifest record invalidates its key <em>after</em> the
+ * RocksDB write. A load that read the old value before that write cannot survive it: Caffeine's
+ * {@code invalidate} waits for a load of the same key in progress and then removes its result.
+ */
+final class HotRecords {
+    /** Per kind; a record with its key is a few hundred bytes, so the bound is a few MiB at most. */
+    static final int MAX_ENTRIES = 20_000;
+
+    record TagKey(RepoName repo, String tag) {
+    }
+
+    record ManifestKey(RepoName repo, Digest digest) {
+    }
+
+    private final Cache<TagKey, Optional<TagRecord>> tags =
+            Caffeine.newBuilder().maximumSize(MAX_ENTRIES).build();
+    private final Cache<ManifestKey, Optional<ManifestRecord>> manifests =
+            Caffeine.newBuilder().maximumSize(MAX_ENTRIES).build();
+
+    Optional<TagRecord> tag(RepoName repo, String tag, Function<TagKey, Optional<TagRecord>> load) {
+        TagKey key = new TagKey(repo, tag);
+        Optional<TagRecord> hit = tags.getIfPresent(key);
+        return hit != null ? hit : tags.get(key, load);
+    }
+
+    Optional<ManifestRecord> manifest(RepoName repo, Digest digest,
+                                      Function<ManifestKey, Optional<ManifestRecord>> load) {
+        ManifestKey key = new ManifestKey(repo, digest);
+        Optional<ManifestRecord> hit = manifests.getIfPresent(key);
+        return hit != null ? hit : manifests.get(key, load);
+    }
+
+    /** After a write of the tag. */
+    void tagChanged(RepoName repo, String tag) {
+        tags.invalidate(new TagKey(repo, tag));
+    }
+
+    /** After a write of the manifest record. */
+    void manifestChanged(RepoName repo, Digest digest) {
+        manifests.invalidate(new ManifestKey(repo, digest));
+    }
+}
