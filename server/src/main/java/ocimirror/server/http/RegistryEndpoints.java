@@ -243,11 +243,14 @@ final class RegistryEndpoints {
     /** {@code ifGone}: what to do if the blob was deleted before it could be opened (null: 404). */
     private void writeManifest(Exchange ex, RegistryService.ManifestContent content, Runnable ifGone) {
         long size = content.blob().size();
+        // Small manifests come with their bytes (kept in memory): one write, no file opened.
+        boolean inMemory = !ex.head && content.body() != null;
         HttpResponse head = ex.head ? Responses.headOnly(HttpResponseStatus.OK, size, content.mediaType())
+                : inMemory ? Responses.full(HttpResponseStatus.OK, content.body(), content.mediaType())
                 : Responses.streaming(HttpResponseStatus.OK, size, content.mediaType());
         head.headers().set(Responses.CONTENT_DIGEST, content.digest().toString());
         head.headers().set(HttpHeaderNames.ETAG, "\"" + content.digest() + "\"");
-        if (ex.head) {
+        if (ex.head || inMemory) {
             h.respond(ex, head);
             return;
         }

@@ -67,7 +67,7 @@ public final class CacheRecords {
         }
         metadata.putManifest(repo, new ManifestRecord(digest, facts.mediaType(), body.length, facts.subject(),
                 facts.artifactType(), facts.annotations()));
-        return new ManifestContent(digest, facts.mediaType(), info);
+        return new ManifestContent(digest, facts.mediaType(), info, body);
     }
 
     /** Records a committed blob unless it is recorded already. */

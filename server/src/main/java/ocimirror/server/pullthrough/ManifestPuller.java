@@ -135,7 +135,7 @@ final class ManifestPuller {
 
     private Optional<ManifestContent> stored(RepoName repo, Digest digest) {
         return metadata.getManifest(repo, digest)
-                .flatMap(m -> blobs.stat(digest).map(b -> new ManifestContent(digest, m.mediaType(), b)));
+                .flatMap(m -> blobs.content(digest).map(c -> ManifestContent.of(digest, m.mediaType(), c)));
     }
 
     /** One upstream round per key at a time: later requests get the first one's outcome. */

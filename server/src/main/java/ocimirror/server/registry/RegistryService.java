@@ -16,6 +16,7 @@ import ocimirror.config.MirrorConfig;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
 import ocimirror.storage.blob.BlobHolds;
+import ocimirror.storage.blob.BlobContent;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.BlobRecord;
@@ -62,8 +63,15 @@ public final class RegistryService {
         }
     }
 
-    /** A manifest as served: its digest, stored media type and the blob holding its bytes. */
-    public record ManifestContent(Digest digest, String mediaType, BlobInfo blob) {
+    /**
+     * A manifest as served: its digest, stored media type, the blob holding its bytes and, unless
+     * it is over {@link ocimirror.storage.blob.BlobStore#SMALL_BLOB_BYTES}, the bytes themselves
+     * (shared, never modified), which are what a GET sends.
+     */
+    public record ManifestContent(Digest digest, String mediaType, BlobInfo blob, byte[] body) {
+        public static ManifestContent of(Digest digest, String mediaType, BlobContent content) {
+            return new ManifestContent(digest, mediaType, content.info(), content.bytes());
+        }
     }
 
     /** The outcome of a manifest push; {@code subject} is null if the manifest has none. */
@@ -117,9 +125,9 @@ public final class RegistryService {
         }
         ManifestRecord record = metadata.getManifest(repo, digest)
                 .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("no manifest " + digest + " in " + repo));
-        BlobInfo blob = blobs.stat(digest)
+        BlobContent content = blobs.content(digest)
                 .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("manifest " + digest + " has no content"));
-        return new ManifestContent(digest, record.mediaType(), blob);
+        return ManifestContent.of(digest, record.mediaType(), content);
     }
 
     /**

@@ -17,6 +17,17 @@ public interface BlobStore extends AutoCloseable {
     /** The committed blob, if present. */
     Optional<BlobInfo> stat(Digest digest);
 
+    /**
+     * The committed blob and, if it is at most {@link #SMALL_BLOB_BYTES} (a manifest, an image
+     * config), its bytes. Small blobs read recently are kept in memory (bounded), so a manifest
+     * GET on a hit touches no file; a deleted blob is forgotten. Reads a small blob's file on a
+     * miss: like {@link #stat}, cheap enough for an event loop.
+     */
+    Optional<BlobContent> content(Digest digest);
+
+    /** Blobs up to this size come with their bytes from {@link #content}. */
+    int SMALL_BLOB_BYTES = 1 << 20;
+
     /** Starts an ingest hashed with sha256 (and {@code algorithm}, if different). */
     BlobWriter newWriter(Digest.Algorithm algorithm) throws IOException;
 

@@ -2,6 +2,8 @@ package ocimirror.storage.blob;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -43,7 +45,19 @@ public final class FsBlobStore implements BlobStore {
     private final BlobPaths paths;
     private final Set<FsBlobWriter> open = ConcurrentHashMap.newKeySet();
     private final BlobHolds holds = new BlobHolds();
+    /**
+     * Small blobs read recently (manifests above all), weighed by their bytes. Coherent with the
+     * files: {@link #delete} forgets a digest after unlinking it, and Caffeine's invalidate waits
+     * for a read of the same digest in progress, so a deleted blob is never served from here.
+     */
+    private final Cache<Digest, BlobContent> small = Caffeine.newBuilder()
+            .maximumWeight(SMALL_CACHE_BYTES)
+            .weigher((Digest d, BlobContent c) -> c.bytes().length)
+            .build();
     private volatile boolean closed;
+
+    /** Bytes of small blobs kept in memory: thousands of manifests, a fraction of the heap. */
+    static final long SMALL_CACHE_BYTES = 32L << 20;
 
     private FsBlobStore(BlobPaths paths) {
         this.paths = paths;
@@ -90,6 +104,31 @@ public final class FsBlobStore implements BlobStore {
         }
     }
 
+    @Override
+    public Optional<BlobContent> content(Digest digest) {
+        BlobContent hit = small.getIfPresent(digest);
+        if (hit != null) {
+            return Optional.of(hit);
+        }
+        Optional<BlobInfo> info = stat(digest);
+        if (info.isEmpty() || info.get().size() > SMALL_BLOB_BYTES) {
+            return info.map(i -> new BlobContent(i, null));
+        }
+        return Optional.ofNullable(small.get(digest, d -> read(info.get())));
+    }
+
+    /** The small blob's bytes, or null if its file went away (or changed size) meanwhile. */
+    private static BlobContent read(BlobInfo info) {
+        try {
+            byte[] bytes = Files.readAllBytes(info.path());
+            return bytes.length == info.size() ? new BlobContent(info, bytes) : null;
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("read " + info.path(), e);
+        }
+    }
+
     /**
      * A new writer on {@code ingest/<uuid>}. It hashes sha256 always and {@code algorithm} as
      * well if that is sha512; committing against a digest of an algorithm it did not hash
@@ -126,7 +165,11 @@ public final class FsBlobStore implements BlobStore {
 
     @Override
     public boolean delete(Digest digest) throws IOException {
-        return Files.deleteIfExists(paths.blob(digest));
+        try {
+            return Files.deleteIfExists(paths.blob(digest));
+        } finally {
+            small.invalidate(digest);
+        }
     }
 
     /** Aborts the writers still open (their ingest files are deleted). */

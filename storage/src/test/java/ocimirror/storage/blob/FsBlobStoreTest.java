@@ -259,4 +259,29 @@ class FsBlobStoreTest {
             return s.filter(Files::isRegularFile).count();
         }
     }
+
+    @Test
+    void smallBlobsComeWithTheirBytesAndADeletedOneIsForgotten() throws IOException {
+        BlobInfo info = store.put(HELLO, null);
+        BlobContent first = store.content(info.digest()).orElseThrow();
+        assertArrayEquals(HELLO, first.bytes());
+        assertEquals(info, first.info());
+        // The second read is the remembered one: the same array, no file read.
+        assertTrue(first.bytes() == store.content(info.digest()).orElseThrow().bytes());
+
+        assertTrue(store.delete(info.digest()));
+        assertEquals(Optional.empty(), store.content(info.digest()));
+        assertEquals(Optional.empty(), store.content(Digest.sha256("never stored".getBytes(UTF_8))));
+    }
+
+    @Test
+    void largeBlobsComeWithoutTheirBytes() throws IOException {
+        byte[] big = new byte[BlobStore.SMALL_BLOB_BYTES + 1];
+        big[big.length - 1] = 7;
+        BlobInfo info = store.put(big, null);
+        BlobContent content = store.content(info.digest()).orElseThrow();
+        assertEquals(null, content.bytes());
+        assertEquals(big.length, content.info().size());
+        assertEquals(info.path(), content.info().path());
+    }
 }
