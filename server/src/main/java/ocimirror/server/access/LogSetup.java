@@ -63,6 +63,13 @@ public final class LogSetup {
         return true;
     }
 
+    /** Stops Logback (its appenders write out what they buffer); later lines are dropped. */
+    public static void stop() {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
+            ctx.stop();
+        }
+    }
+
     /** The JSON encoder, started: one object per line, without the fields an operator never reads. */
     public static Encoder<ILoggingEvent> jsonEncoder(LoggerContext ctx) {
         JsonEncoder e = new JsonEncoder();

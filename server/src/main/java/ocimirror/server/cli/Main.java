@@ -102,6 +102,7 @@ public final class Main implements Runnable {
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 server.close();
+                LogSetup.stop(); // writes out the last access lines
                 stopped.countDown();
             }, "ocimirror-shutdown"));
             log.info("ocimirror {} serving on {}", Version.current(), server.localAddress());
