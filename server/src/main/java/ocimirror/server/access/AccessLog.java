@@ -81,8 +81,7 @@ public final class AccessLog {
 
     /** Appends {@code v}, quoted if it holds a space, quote, backslash or '='; control characters escaped. */
     static void quote(StringBuilder out, String v) {
-        boolean plain = !v.isEmpty() && v.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=');
-        if (plain) {
+        if (isPlain(v)) {
             out.append(v);
             return;
         }
@@ -98,5 +97,18 @@ public final class AccessLog {
             }
         }
         out.append('"');
+    }
+
+    private static boolean isPlain(String v) {
+        if (v.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '=') {
+                return false;
+            }
+        }
+        return true;
     }
 }
