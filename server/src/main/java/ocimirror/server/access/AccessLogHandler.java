@@ -210,9 +210,17 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
         return 0;
     }
 
-    private static String newId() {
-        return String.format("%012x", ThreadLocalRandom.current().nextLong() & 0xffff_ffff_ffffL);
+    /** Twelve hex digits (48 random bits); by hand, as String.format costs more than the rest of the line. */
+    static String newId() {
+        long bits = ThreadLocalRandom.current().nextLong();
+        char[] id = new char[12];
+        for (int i = 11; i >= 0; i--, bits >>>= 4) {
+            id[i] = HEX[(int) (bits & 0xf)];
+        }
+        return new String(id);
     }
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private static String address(SocketAddress remote) {
         if (remote instanceof InetSocketAddress inet) {
