@@ -192,6 +192,28 @@ public final class OciRouteParser {
 
     /** Validates the raw path and decodes the harmless escapes. */
     private static String decodePath(String raw) {
+        String path = raw.indexOf('%') < 0 ? raw : unescape(raw);
+        // Traversal segments are refused outright rather than normalised away.
+        int start = 0;
+        for (int i = 0; i <= path.length(); i++) {
+            if (i == path.length() || path.charAt(i) == '/') {
+                int len = i - start;
+                if (len >= 1 && len <= 2 && path.charAt(start) == '.' && (len == 1 || path.charAt(start + 1) == '.')) {
+                    throw OciError.NAME_INVALID.exception("dot segment in path");
+                }
+                start = i + 1;
+            } else {
+                char c = path.charAt(i);
+                if (c <= 0x20 || c >= 0x7f || c == '\\') {
+                    throw OciError.NAME_INVALID.exception("forbidden character in path");
+                }
+            }
+        }
+        return path;
+    }
+
+    /** Decodes the escapes that may name a character of a path segment; others are refused. */
+    private static String unescape(String raw) {
         StringBuilder out = new StringBuilder(raw.length());
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
@@ -206,12 +228,6 @@ public final class OciRouteParser {
                 throw OciError.NAME_INVALID.exception("forbidden character in path");
             } else {
                 out.append(c);
-            }
-        }
-        // Traversal segments are refused outright rather than normalised away.
-        for (String segment : out.toString().split("/", -1)) {
-            if (segment.equals(".") || segment.equals("..")) {
-                throw OciError.NAME_INVALID.exception("dot segment in path");
             }
         }
         return out.toString();
