@@ -427,7 +427,8 @@ public final class MirrorServer implements AutoCloseable {
         }
         int left = drain.inFlight();
         if (finished || left == 0) {
-            log.info("drained in {}: every request in flight finished", seconds(Duration.ofNanos(System.nanoTime() - start)));
+            log.info("drained in {}: every request in flight finished",
+                    String.format(Locale.ROOT, "%.1fs", (System.nanoTime() - start) / 1e9));
         } else {
             log.warn("shutdown grace period ({}) over: cutting {} request(s) still in flight on {} connection(s)",
                     seconds(grace), left, drain.connections());
@@ -436,6 +437,6 @@ public final class MirrorServer implements AutoCloseable {
     }
 
     private static String seconds(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : String.format(Locale.ROOT, "%.1fs", d.toMillis() / 1000.0);
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 }
