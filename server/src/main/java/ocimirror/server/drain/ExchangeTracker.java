@@ -19,9 +19,9 @@ import io.netty.handler.codec.http.LastHttpContent;
  * close, ends it. {@code 1xx} responses ({@code 100 Continue}) are not final and end nothing.
  * Sits between the keep-alive handler and the chunked writer, so that it sees every part of a
  * response as the codec will (the chunked writer's last chunk included), and a
- * {@code Connection: close} it sets is what the keep-alive handler acts on. While draining,
- * final responses say {@code Connection: close}, and the connection is closed as soon as it has
- * nothing in flight. Event loop only, except through {@link ConnectionDrain}.
+ * {@code Connection: close} it sets is what the keep-alive handler acts on. While draining, the
+ * final response to the last request received says {@code Connection: close}, and the connection
+ * is closed as soon as it has nothing in flight. Event loop only, except through {@link ConnectionDrain}.
  */
 final class ExchangeTracker extends ChannelDuplexHandler {
     private final ConnectionDrain drain;
@@ -68,7 +68,8 @@ final class ExchangeTracker extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof HttpResponse response && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
             answering = true;
-            if (drain.draining()) {
+            // Not while pipelined requests wait: the keep-alive handler would close before answering them.
+            if (drain.draining() && pending <= 1) {
                 HttpUtil.setKeepAlive(response, false);
             }
         }

@@ -105,6 +105,23 @@ class ExchangeTrackerTest {
     }
 
     @Test
+    void whileDrainingPipelinedRequestsAreAllAnsweredBeforeTheConnectionCloses() {
+        EmbeddedChannel ch = new EmbeddedChannel(drain.newHandler());
+        request(ch);
+        request(ch);
+        drain.begin();
+        ch.runPendingTasks();
+        ch.writeOutbound(response(HttpResponseStatus.OK));
+        assertTrue(HttpUtil.isKeepAlive(ch.<HttpResponse>readOutbound()), "another request waits for its answer");
+        assertTrue(ch.isOpen());
+        ch.writeOutbound(response(HttpResponseStatus.OK));
+        assertFalse(HttpUtil.isKeepAlive(ch.<HttpResponse>readOutbound()), "the last answer says Connection: close");
+        assertFalse(ch.isOpen());
+        assertEquals(0, drain.inFlight());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
     void closeAllCutsWhatIsLeft() {
         EmbeddedChannel ch = new EmbeddedChannel(drain.newHandler());
         request(ch);
