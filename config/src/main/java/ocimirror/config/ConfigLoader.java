@@ -71,6 +71,7 @@ import java.util.stream.Collectors;
  *   lowWatermark: 0.80
  *   pins: [docker.io/library/alpine:3.20]
  * gc: {gracePeriod: 1h, interval: 1h}
+ * shutdown: {gracePeriod: 30s}      # how long a stop lets requests in flight finish; 0: cut at once
  * </pre>
  */
 public final class ConfigLoader {
@@ -192,8 +193,12 @@ public final class ConfigLoader {
         CacheReader cacheReader = new CacheReader(source);
         CacheConfig cache = cacheReader.cache(raw.cache());
         GcConfig gc = cacheReader.gc(raw.gc());
+        MirrorConfig.Shutdown shutdown = d.shutdown();
+        if (raw.shutdown() != null && raw.shutdown().gracePeriod() != null) {
+            shutdown = new MirrorConfig.Shutdown(reader.duration("shutdown.gracePeriod", raw.shutdown().gracePeriod()));
+        }
         try {
-            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs, cache, gc);
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs, cache, gc, shutdown);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -262,7 +267,11 @@ public final class ConfigLoader {
                       List<UpstreamReader.UpstreamSection> upstreams, List<String> hosted,
                       PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
                       TlsAuthReader.AuthSection auth, ObservabilityReader.MetricsSection metrics,
-                      ObservabilityReader.LogSection log, CacheReader.CacheSection cache, CacheReader.GcSection gc) {
+                      ObservabilityReader.LogSection log, CacheReader.CacheSection cache, CacheReader.GcSection gc,
+                      ShutdownSection shutdown) {
+    }
+
+    record ShutdownSection(Object gracePeriod) {
     }
 
     record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl, List<String> prefetch) {

@@ -35,11 +35,12 @@ import java.util.regex.Pattern;
  * @param observability metrics endpoints and log format; null: {@link ObservabilityConfig#defaults()}
  * @param cache       size bound, eviction watermarks and pins; null: {@link CacheConfig#defaults()} (unbounded)
  * @param gc          garbage collection of hosted namespaces; null: {@link GcConfig#defaults()}
+ * @param shutdown    how a stop drains the connections; null: {@link Shutdown#defaults()}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
                            List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
                            TlsConfig tls, AuthConfig auth, ObservabilityConfig observability,
-                           CacheConfig cache, GcConfig gc) {
+                           CacheConfig cache, GcConfig gc, Shutdown shutdown) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -57,7 +58,15 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         observability = observability == null ? ObservabilityConfig.defaults() : observability;
         cache = cache == null ? CacheConfig.defaults() : cache;
         gc = gc == null ? GcConfig.defaults() : gc;
+        shutdown = shutdown == null ? Shutdown.defaults() : shutdown;
         checkRouting(upstreams, hosted);
+    }
+
+    /** As the canonical constructor, with the default shutdown. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth,
+                        ObservabilityConfig observability, CacheConfig cache, GcConfig gc) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, null);
     }
 
     /** As the canonical constructor, with the default metrics, logs, cache and garbage collection. */
@@ -113,45 +122,50 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc, shutdown);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc, shutdown);
     }
 
     /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
     public MirrorConfig withTls(TlsConfig t) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc, shutdown);
     }
 
     /** This configuration with another client authentication setting. */
     public MirrorConfig withAuth(AuthConfig a) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc, shutdown);
     }
 
     /** This configuration with other metrics and log settings. */
     public MirrorConfig withObservability(ObservabilityConfig o) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc, shutdown);
     }
 
     /** This configuration with another cache bound and pins. */
     public MirrorConfig withCache(CacheConfig c) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc, shutdown);
     }
 
     /** This configuration with other garbage collection settings. */
     public MirrorConfig withGc(GcConfig g) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g, shutdown);
+    }
+
+    /** This configuration with another shutdown grace period. */
+    public MirrorConfig withShutdown(Shutdown s) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, s);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */
@@ -248,6 +262,28 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
 
         public static PullThrough defaults() {
             return new PullThrough(true, DEFAULT_NEGATIVE_CACHE_TTL);
+        }
+    }
+
+    /**
+     * How a stop (SIGTERM) ends: the listener closes at once, idle connections are closed, and
+     * requests in flight (a node pulling a large layer, an upload) get up to {@code gracePeriod}
+     * to finish before the connections still open are cut.
+     *
+     * @param gracePeriod how long a stop waits for requests in flight; {@link Duration#ZERO}: cut them at once
+     */
+    public record Shutdown(Duration gracePeriod) {
+        public static final Duration DEFAULT_GRACE = Duration.ofSeconds(30);
+
+        public Shutdown {
+            Objects.requireNonNull(gracePeriod, "gracePeriod");
+            if (gracePeriod.isNegative()) {
+                throw new IllegalArgumentException("shutdown.gracePeriod: must not be negative");
+            }
+        }
+
+        public static Shutdown defaults() {
+            return new Shutdown(DEFAULT_GRACE);
         }
     }
 

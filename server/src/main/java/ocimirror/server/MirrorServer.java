@@ -18,6 +18,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -33,6 +34,7 @@ import ocimirror.server.metrics.Observability;
 import ocimirror.server.metrics.Readiness;
 import ocimirror.server.pipeline.AdminChannelInitializer;
 import ocimirror.server.cache.CacheMaintenance;
+import ocimirror.server.drain.ConnectionDrain;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
 import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -51,9 +53,18 @@ import org.slf4j.LoggerFactory;
  * pull-through service (only when upstreams are configured), TLS and client authentication (when
  * configured, see {@link Security}), the cache maintenance (eviction, hosted GC, pins: {@link #cache()})
  * and the Netty server, wired by hand. {@link #start} returns
- * once the socket listens; {@link #close} stops accepting, closes the connections, cancels the
- * downloads in progress and closes the upstream clients, stops watching the certificate and
- * htpasswd files, lets queued storage work finish, and closes the storage last.
+ * once the socket listens; {@link #close} stops accepting, drains the connections (see below),
+ * cancels the downloads in progress and closes the upstream clients, stops watching the
+ * certificate and htpasswd files, lets queued storage work finish, and closes the storage last.
+ *
+ * <p>The drain ({@code shutdown.gracePeriod}, {@link ConnectionDrain}): once the listener is
+ * closed, {@code /readyz} answers 503, idle connections are closed, and the requests in flight
+ * (a node pulling a large layer, an upload, a wait for an upstream) get the grace period to
+ * finish, each connection closing after its last response; what is still in flight then is cut.
+ * A pull-through download that no client finished in time is abandoned like any other: its
+ * ingest file is deleted, nothing is committed. The admin listener stays open until the drain
+ * ends, so that probes and scrapes can see it. The waiting happens on the thread that calls
+ * {@link #close} (the JVM's shutdown hook, for {@code serve}), never on an event loop.
  *
  * <p>One {@link MirrorMetrics} per server, handed to the pipeline, the upstream clients and the
  * pull-through service; the admin listener ({@code metrics.adminListen}) shares the event loops.
@@ -87,11 +98,13 @@ public final class MirrorServer implements AutoCloseable {
     private final Channel serverChannel;
     private final Ops ops;
     private final CacheMaintenance cache;
+    private final ConnectionDrain drain;
+    private final Duration grace;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
                          StartupPrefetch prefetch, EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel,
-                         Ops ops, CacheMaintenance cache) {
+                         Ops ops, CacheMaintenance cache, ConnectionDrain drain, Duration grace) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
@@ -102,10 +115,12 @@ public final class MirrorServer implements AutoCloseable {
         this.serverChannel = serverChannel;
         this.ops = ops;
         this.cache = cache;
+        this.drain = drain;
+        this.grace = grace;
     }
 
-    /** The metrics and the admin listener (null when not configured). */
-    private record Ops(MirrorMetrics metrics, Channel admin) {
+    /** The metrics, readiness and the admin listener (null when not configured). */
+    private record Ops(MirrorMetrics metrics, Readiness readiness, Channel admin) {
     }
 
     /** The pull-through side: null parts when no upstream is configured. */
@@ -253,13 +268,14 @@ public final class MirrorServer implements AutoCloseable {
             var metricsConfig = config.observability().metrics();
             Observability obs = new Observability(metrics, new Readiness(storage.metadata(),
                     storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics());
+            ConnectionDrain drain = new ConnectionDrain();
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(channelType)
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new MirrorChannelInitializer(service, router, upstreams.pullThrough(), executor,
-                            config.limits(), security.tls(), security.auth(), security.hashing(), obs))
+                            config.limits(), security.tls(), security.auth(), security.hashing(), obs, drain))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
@@ -289,7 +305,7 @@ public final class MirrorServer implements AutoCloseable {
             StartupPrefetch prefetch = upstreams.pullThrough() == null || config.pullThrough().prefetch().isEmpty()
                     ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch()).start();
             return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel,
-                    new Ops(metrics, admin), cache);
+                    new Ops(metrics, obs.readiness(), admin), cache, drain, config.shutdown().gracePeriod());
         } catch (Exception | Error e) {
             if (admin != null) {
                 admin.close();
@@ -348,7 +364,10 @@ public final class MirrorServer implements AutoCloseable {
         return security.scheme();
     }
 
-    /** Stops the server; idempotent. Blocks until the storage is closed. */
+    /**
+     * Stops the server; idempotent. Blocks until the requests in flight have finished (at most
+     * {@code shutdown.gracePeriod}) and the storage is closed.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
@@ -357,6 +376,7 @@ public final class MirrorServer implements AutoCloseable {
         log.info("registry on {} stopping", serverChannel.localAddress());
         try {
             serverChannel.close().syncUninterruptibly();
+            drainConnections();
             if (ops.admin() != null) {
                 ops.admin().close().syncUninterruptibly();
             }
@@ -387,5 +407,36 @@ public final class MirrorServer implements AutoCloseable {
             ops.metrics().close();
             log.info("registry stopped");
         }
+    }
+
+    /** Not ready any more; lets the requests in flight finish within the grace period, then cuts the rest. */
+    private void drainConnections() {
+        ops.readiness().stopping();
+        long start = System.nanoTime();
+        int connections = drain.connections();
+        int inFlight = drain.inFlight();
+        drain.begin();
+        log.info("draining {} connection(s), {} request(s) in flight, waiting up to {}", connections, inFlight,
+                seconds(grace));
+        boolean finished;
+        try {
+            finished = drain.awaitInFlight(grace);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            finished = false;
+        }
+        int left = drain.inFlight();
+        if (finished || left == 0) {
+            log.info("drained in {}: every request in flight finished",
+                    String.format(Locale.ROOT, "%.1fs", (System.nanoTime() - start) / 1e9));
+        } else {
+            log.warn("shutdown grace period ({}) over: cutting {} request(s) still in flight on {} connection(s)",
+                    seconds(grace), left, drain.connections());
+        }
+        drain.closeAll().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 }

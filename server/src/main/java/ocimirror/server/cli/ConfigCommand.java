@@ -72,6 +72,7 @@ final class ConfigCommand implements Runnable {
                         + (metrics.adminListen() == null ? "(none)" : metrics.adminListen())
                         + " cacheSizeInterval=" + format(metrics.cacheSizeInterval())
                         + "; log: format=" + cfg.observability().log().format().name().toLowerCase(java.util.Locale.ROOT));
+                out.println("shutdown: gracePeriod=" + format(cfg.shutdown().gracePeriod()));
                 out.println(file + ": OK");
                 out.flush();
                 return 0;

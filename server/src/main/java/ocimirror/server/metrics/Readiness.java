@@ -19,7 +19,9 @@ import ocimirror.storage.oci.Digest;
  * and deletes a file in {@code ingest/}, where every upload and download is written (a full,
  * read-only or vanished data directory fails it). It runs on the storage executor, never on an
  * event loop, at most once per {@link #MAX_AGE}: probes in between get the last result, and
- * concurrent ones share the check in progress. A saturated storage executor is not ready either.
+ * concurrent ones share the check in progress. A saturated storage executor is not ready either,
+ * nor is a server that is stopping ({@link #stopping()}: it lets the transfers in flight finish,
+ * and a load balancer still probing it should send nothing new).
  */
 public final class Readiness {
     /** How long a result is reused. */
@@ -35,6 +37,7 @@ public final class Readiness {
     private Result last;
     private long checkedAt;
     private CompletableFuture<Result> running;
+    private volatile boolean stopping;
 
     /** @param ready whether both checks passed; {@code detail} says what failed, or "ok" */
     public record Result(boolean ready, String detail) {
@@ -47,8 +50,16 @@ public final class Readiness {
         this.clock = requireNonNull(clock, "clock");
     }
 
+    /** From now on, not ready: the server is draining its connections before it stops. */
+    public void stopping() {
+        stopping = true;
+    }
+
     /** The current answer; completes on a storage thread, or at once when a recent result is reused. */
     public CompletableFuture<Result> check() {
+        if (stopping) {
+            return CompletableFuture.completedFuture(new Result(false, "shutting down"));
+        }
         CompletableFuture<Result> mine;
         synchronized (lock) {
             long now = clock.millis();

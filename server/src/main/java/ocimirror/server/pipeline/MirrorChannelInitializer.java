@@ -18,6 +18,7 @@ import ocimirror.server.access.AccessLog;
 import ocimirror.server.access.AccessLogHandler;
 import ocimirror.server.auth.ClientAuthHandler;
 import ocimirror.server.auth.HtpasswdAuthenticator;
+import ocimirror.server.drain.ConnectionDrain;
 import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.RegistryHandler;
@@ -54,6 +55,7 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     private final HtpasswdAuthenticator auth;
     private final Executor hashing;
     private final Observability ops;
+    private final ConnectionDrain drain;
     private final AccessLog accessLog = new AccessLog();
     private final OciRouteParser parser = new OciRouteParser();
     private final ErrorResponses errors = new ErrorResponses();
@@ -79,6 +81,14 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
                                     Executor storage, MirrorConfig.Limits limits, ServerTls tls,
                                     HtpasswdAuthenticator auth, Executor hashing, Observability ops) {
+        this(service, router, pullThrough, storage, limits, tls, auth, hashing, ops, null);
+    }
+
+    /** @param drain the server's connections and exchanges in flight, for a graceful stop; null: not tracked */
+    public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                                    Executor storage, MirrorConfig.Limits limits, ServerTls tls,
+                                    HtpasswdAuthenticator auth, Executor hashing, Observability ops,
+                                    ConnectionDrain drain) {
         this.service = requireNonNull(service, "service");
         this.router = requireNonNull(router, "router");
         this.pullThrough = pullThrough;
@@ -88,6 +98,7 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         this.auth = auth;
         this.hashing = auth == null ? hashing : requireNonNull(hashing, "hashing");
         this.ops = ops;
+        this.drain = drain;
     }
 
     @Override
@@ -101,6 +112,9 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
                 .setMaxHeaderSize(limits.maxHeaderBytes())
                 .setMaxChunkSize(MAX_CHUNK)));
         p.addLast("keep-alive", new HttpServerKeepAliveHandler());
+        if (drain != null) {
+            p.addLast("drain", drain.newHandler());
+        }
         p.addLast("chunked", new ChunkedWriteHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
         p.addLast("flow", new FlowControlHandler());

@@ -91,7 +91,8 @@ class ConfigCheckTest {
                 lines[5]);
         assertEquals("auth: none (clients are not authenticated)", lines[6]);
         assertEquals("metrics: public=true adminListen=(none) cacheSizeInterval=5m; log: format=text", lines[7]);
-        assertEquals(file + ": OK", lines[8]);
+        assertEquals("shutdown: gracePeriod=30s", lines[8]);
+        assertEquals(file + ": OK", lines[9]);
         assertFalse(out.toString().contains("s3cret-pw") || out.toString().contains("an0ther-pw"), "no password printed");
         assertEquals("", err.toString());
     }

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,9 +18,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -36,10 +40,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code ocimirror serve} as its own process, stopped by SIGTERM while an upload is half sent:
- * it must exit by itself, release RocksDB, and leave nothing half-written that a restart would
- * serve. This is the only way to see the shutdown hook run for real. Also: without
- * {@code --plain-http} it serves HTTPS with the CA it generated, and logs how to export it.
+ * {@code ocimirror serve} as its own process, stopped by SIGTERM: while an upload is half sent (and
+ * stays so past the grace period), it must exit by itself, release RocksDB, and leave nothing
+ * half-written that a restart would serve; while a large blob is being read slowly, the reader gets
+ * every byte before the process exits. This is the only way to see the shutdown hook run for real.
+ * Also: without {@code --plain-http} it serves HTTPS with the CA it generated, and logs how to
+ * export it.
  */
 class ServeProcessTest {
     private static final Pattern LISTENING = Pattern.compile("serving on /127\\.0\\.0\\.1:(\\d+)");
@@ -62,8 +68,10 @@ class ServeProcessTest {
         byte[] kept = new byte[64 * 1024];
         new Random(7).nextBytes(kept);
         Digest keptDigest = Digest.sha256(kept);
+        // The upload never completes: the grace period runs out and it is cut.
+        Path config = Files.writeString(dir.resolve("mirror.yaml"), "hosted: [local]\nshutdown: {gracePeriod: 1s}\n");
 
-        int port = start(data, dir.resolve("first.log"));
+        int port = start(data, dir.resolve("first.log"), true, "--config", config.toString());
         HttpClient client = HttpClient.newHttpClient();
         HttpResponse<String> put = client.send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + port + "/v2/local/app/blobs/uploads/?digest=" + keptDigest))
@@ -87,6 +95,7 @@ class ServeProcessTest {
         }
         String log = Files.readString(dir.resolve("first.log"));
         assertTrue(log.contains("registry stopped"), "no clean stop in the log:\n" + log);
+        assertTrue(log.contains("shutdown grace period (1s) over: cutting "), log);
         assertEquals(143, process.exitValue(), "exit status after SIGTERM");
 
         // The restart opens the same RocksDB (so the lock was released) and wipes the ingest.
@@ -105,6 +114,60 @@ class ServeProcessTest {
         assertEquals(404, missing.statusCode());
         assertTrue(Files.notExists(data.resolve("blobs/sha256/" + partialDigest.hex().substring(0, 2)
                 + "/" + partialDigest.hex())), "a half-sent blob was committed");
+    }
+
+    @Test
+    void sigtermMidDownloadLetsTheReaderFinishThenExits() throws Exception {
+        Path data = dir.resolve("data");
+        byte[] blob = new byte[40 << 20];
+        new Random(9).nextBytes(blob);
+        Digest digest = Digest.sha256(blob);
+        int port = start(data, dir.resolve("first.log")); // the default grace period: 30 s
+        HttpClient client = HttpClient.newHttpClient();
+        HttpResponse<String> put = client.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/v2/local/app/blobs/uploads/?digest=" + digest))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(blob)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, put.statusCode(), put.body());
+
+        try (Socket reader = new Socket()) {
+            reader.setReceiveBufferSize(64 * 1024); // the server cannot push 40 MiB ahead of the reader
+            reader.setSoTimeout(30_000);
+            reader.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            reader.getOutputStream().write(("GET /v2/local/app/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            InputStream in = reader.getInputStream();
+            String head = readHead(in);
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            long got = read(in, sha, 1 << 20);
+
+            process.destroy(); // SIGTERM, mid-transfer
+            awaitLog(dir.resolve("first.log"), "draining ");
+            while (got < blob.length) {
+                long n = read(in, sha, Math.min(4 << 20, blob.length - got));
+                assertTrue(n > 0, "the download was cut after " + got + " bytes");
+                got += n;
+                Thread.sleep(20);
+            }
+            assertEquals(digest.hex(), HexFormat.of().formatHex(sha.digest()), "every byte, the right ones");
+            assertEquals(-1, in.read(), "closed after the last response");
+            assertTrue(process.waitFor(40, TimeUnit.SECONDS), "serve did not exit after SIGTERM");
+        }
+        String log = Files.readString(dir.resolve("first.log"));
+        // How many are counted at that instant depends on the scheduling (the upload's answer may not be done yet).
+        assertTrue(Pattern.compile("draining \\d+ connection\\(s\\), [12] request\\(s\\) in flight, waiting up to 30s")
+                .matcher(log).find(), log);
+        assertTrue(log.contains(": every request in flight finished"), log);
+        assertTrue(log.contains("registry stopped"), log);
+        assertEquals(143, process.exitValue(), "exit status after SIGTERM");
+
+        // The restart opens the same store, and the blob is whole.
+        int again = start(data, dir.resolve("second.log"));
+        HttpResponse<byte[]> served = client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + again + "/v2/local/app/blobs/" + digest)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, served.statusCode());
+        assertEquals(digest, Digest.sha256(served.body()));
     }
 
     @Test
@@ -143,13 +206,15 @@ class ServeProcessTest {
         return start(data, logFile, true);
     }
 
-    private int start(Path data, Path logFile, boolean plainHttp) throws IOException, InterruptedException {
+    private int start(Path data, Path logFile, boolean plainHttp, String... more)
+            throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "serve", "--listen", "127.0.0.1:0", "--data", data.toString()));
         if (plainHttp) {
             cmd.add("--plain-http");
         }
+        cmd.addAll(List.of(more));
         process = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(logFile.toFile())
@@ -166,6 +231,46 @@ class ServeProcessTest {
             Thread.sleep(50);
         }
         throw new AssertionError("serve did not start:\n" + Files.readString(logFile));
+    }
+
+    /** Waits (bounded) until {@code logFile} contains {@code text}. */
+    private static void awaitLog(Path logFile, String text) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            if (Files.readString(logFile).contains(text)) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no '" + text + "' in the log:\n" + Files.readString(logFile));
+    }
+
+    /** Reads up to {@code max} bytes (fewer at the end of the stream) into {@code sha}. */
+    private static long read(InputStream in, MessageDigest sha, long max) throws IOException {
+        byte[] buf = new byte[64 * 1024];
+        long total = 0;
+        while (total < max) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, max - total));
+            if (n < 0) {
+                break;
+            }
+            sha.update(buf, 0, n);
+            total += n;
+        }
+        return total;
+    }
+
+    /** The status line and headers of a response. */
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("connection closed in the response head: " + head);
+            }
+            head.append((char) c);
+        }
+        return head.toString();
     }
 
     /** Waits (bounded) until the half-sent upload has bytes on disk, so SIGTERM hits it mid-flight. */

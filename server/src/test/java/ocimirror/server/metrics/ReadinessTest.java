@@ -17,7 +17,7 @@ import ocimirror.testing.MutableClock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Readiness over a real data directory: RocksDB and ingest/ usable, closed, and a busy executor. */
+/** Readiness over a real data directory: RocksDB and ingest/ usable, closed, a busy executor, a stopping server. */
 class ReadinessTest {
     @TempDir
     Path dir;
@@ -71,6 +71,16 @@ class ReadinessTest {
                 throw new RejectedExecutionException("full");
             }, clock);
             assertEquals(new Readiness.Result(false, "storage executor saturated"), busy.check().join());
+        }
+    }
+
+    @Test
+    void aStoppingServerIsNotReadyEvenWithAFreshGoodResult() throws Exception {
+        try (Storage storage = Storage.open(dir, clock)) {
+            Readiness readiness = new Readiness(storage.metadata(), storage.paths().ingestDir(), Runnable::run, clock);
+            assertTrue(readiness.check().join().ready());
+            readiness.stopping();
+            assertEquals(new Readiness.Result(false, "shutting down"), readiness.check().join());
         }
     }
 }
