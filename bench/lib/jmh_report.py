@@ -34,7 +34,7 @@ GROUPS = {
         "`docker.io/library/nginx`; the manifest record has two annotations."),
     "ManifestParseBench": (
         "Manifest parsing (every manifest pushed or cached)",
-        "`ManifestParser.parse` on a 2 KiB OCI image manifest: a config, 8 layers, 2 annotations."),
+        "`ManifestParser.parse` on a 1.9 KiB OCI image manifest: a config, 9 layers, 2 annotations."),
 }
 # benchmark class.method -> what the row is called in the report
 LABELS = {
@@ -108,9 +108,9 @@ def section(results, reference, cpu="?", level="##"):
         out.append("No JMH results (the run failed or was skipped).")
         return out
     first = results[0]
-    args = " ".join(first.get("jvmArgs", []))
+    args = " or ".join(f"`{a}`" for a in dict.fromkeys(" ".join(r.get("jvmArgs", [])) for r in results))
     out.append(f"JMH {first['jmhVersion']} on {first['vmName']} {first['vmVersion']}, one JVM fork per "
-               f"benchmark (`{args}`, bin/ocimirror's heap and collector), pinned to CPU {cpu} as the servers "
+               f"benchmark ({args}: bin/ocimirror's heap, collector and direct memory), pinned to CPU {cpu} as the servers "
                f"under test are: {plural(first['warmupIterations'], 'warm-up iteration')} of "
                f"{first['warmupTime']}, {plural(first['measurementIterations'], 'measured one')} of "
                f"{first['measurementTime']}. ± is JMH's 99.9% "

@@ -40,7 +40,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx256m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=128m"}) // as bin/ocimirror
+// bin/ocimirror's heap, collector and direct memory
+@Fork(value = 1, jvmArgsAppend = {"-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=128m"})
 public class IngestHashBench {
     static final int CHUNK = 64 * 1024;
 

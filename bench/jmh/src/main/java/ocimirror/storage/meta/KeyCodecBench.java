@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.State;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx256m", "-XX:+UseSerialGC"}) // the heap and collector bin/ocimirror runs with
+// bin/ocimirror's heap, collector and direct memory
+@Fork(value = 1, jvmArgsAppend = {"-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=128m"})
 public class KeyCodecBench {
     private RepoName repo;
     private Digest digest;
