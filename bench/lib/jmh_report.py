@@ -102,20 +102,26 @@ def plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def section(results, reference, cpu="?", level="##"):
-    out = [f"{level} Microbenchmarks (JMH)", ""]
+def section(results, reference, cpu):
+    out = ["## Microbenchmarks (JMH)", ""]
     if not results:
         out.append("No JMH results (the run failed or was skipped).")
         return out
     first = results[0]
     args = " or ".join(f"`{a}`" for a in dict.fromkeys(" ".join(r.get("jvmArgs", [])) for r in results))
     out.append(f"JMH {first['jmhVersion']} on {first['vmName']} {first['vmVersion']}, one JVM fork per "
-               f"benchmark ({args}: bin/ocimirror's heap, collector and direct memory), pinned to CPU {cpu} as the servers "
-               f"under test are: {plural(first['warmupIterations'], 'warm-up iteration')} of "
+               f"benchmark ({args}: bin/ocimirror's heap, collector and direct memory), pinned to CPU {cpu} "
+               f"as the servers under test are: {plural(first['warmupIterations'], 'warm-up iteration')} of "
                f"{first['warmupTime']}, {plural(first['measurementIterations'], 'measured one')} of "
                f"{first['measurementTime']}. ± is JMH's 99.9% "
                "confidence half-width (— with too few iterations); ns/op is 10⁹ / (ops/s). Produced by "
                "`bench/jmh.sh` (alone) or `bench/run.sh`.")
+    noisy = [r for r in results if (number(r["primaryMetric"]["scoreError"]) or 0) > r["primaryMetric"]["score"] / 2]
+    if noisy:
+        out.append("")
+        out.append(f"**{len(noisy)} of {len(results)} rows have a ± above half their score:** their iterations "
+                   "disagreed, as they do when other work shares the CPU (or with `QUICK=1`); rerun those on a "
+                   "quiet machine before drawing conclusions.")
     sha = reference.get("sha256sum")
     sha_mibs = statistics.median(sha[2]) if sha and sha[2] else None
     direct = [r for r in results if split(r) == ("IngestHashBench", "sha256Direct")]
@@ -136,7 +142,7 @@ def section(results, reference, cpu="?", level="##"):
     order = [c for c in GROUPS if c in by_class] + sorted(c for c in by_class if c not in GROUPS)
     for cls in order:
         title, about = GROUPS.get(cls, (cls, ""))
-        out += ["", f"{level}# {title}", ""]
+        out += ["", f"### {title}", ""]
         if about:
             out += [about, ""]
         hashing = cls == "IngestHashBench"
