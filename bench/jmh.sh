@@ -11,6 +11,7 @@
 #   SKIP_BUILD=1   use the jar already built
 #   SERVER_CPU=0   the CPU everything is pinned to
 #   NOTE="..."     a line added to the results file
+#   KEEP=1         keep the working directory (JMH's log, the raw numbers)
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,7 @@ main() {
   command -v taskset >/dev/null 2>&1 || die "taskset is missing (apt-get install -y util-linux)"
   build_jmh
   WORK=$(mktemp -d /tmp/ocimirror-jmh.XXXXXX)
-  trap 'rm -rf "$WORK"' EXIT
+  trap '[[ ${KEEP:-0} == 1 ]] && log "kept $WORK" || rm -rf "$WORK"' EXIT
   {
     echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "host=$(hostname)"
