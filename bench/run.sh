@@ -12,6 +12,8 @@
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
 #   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections
 #   TLS=0          skip the TLS rows
+#   JMH=0          skip the JMH microbenchmarks (run first, before any server starts; about 3
+#                  minutes, 1 with QUICK=1; bench/jmh.sh runs them alone; JMH_ARGS, HASH_MIB there)
 #   SKIP_BUILD=1   use the jar already built (server/target/ocimirror.jar, or OCIMIRROR_JAR)
 #   KEEP=1         keep the working directory (configs, logs, raw numbers) after the run
 #   NOTE="..."     a line added to the results file (e.g. what else ran on the machine)
@@ -27,6 +29,7 @@ DURATION=${DURATION:-10}
 BLOB_MIB=${BLOB_MIB:-256}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 TLS=${TLS:-1}
+JMH=${JMH:-1}
 
 # shellcheck source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
@@ -36,6 +39,8 @@ source "$BENCH_DIR/lib/fixtures.sh"
 source "$BENCH_DIR/lib/targets.sh"
 # shellcheck source=lib/workloads.sh
 source "$BENCH_DIR/lib/workloads.sh"
+# shellcheck source=lib/jmh.sh
+source "$BENCH_DIR/lib/jmh.sh"
 
 install_tools() {
   local -A package_of=([wrk]=wrk [h2load]=nghttp2-client [nginx]=nginx-light [docker-registry]=docker-registry
@@ -60,10 +65,15 @@ build_jar() {
   elif [[ ${SKIP_BUILD:-0} == 1 && -f $REPO_ROOT/server/target/ocimirror.jar ]]; then
     export OCIMIRROR_JAR=$REPO_ROOT/server/target/ocimirror.jar
   else
-    log "building ocimirror (mvn -q -B -DskipTests package)"
-    (cd "$REPO_ROOT" && mvn -q -B -DskipTests package) || die "the build failed"
+    # With JMH, one build makes both jars (the profile adds the bench/jmh module).
+    local -a profile=()
+    if [[ $JMH != 0 ]]; then profile=(-Pjmh); fi
+    log "building ocimirror (mvn -q -B ${profile[*]} -DskipTests package)"
+    (cd "$REPO_ROOT" && mvn -q -B "${profile[@]}" -DskipTests package) || die "the build failed"
     export OCIMIRROR_JAR=$REPO_ROOT/server/target/ocimirror.jar
+    if [[ $JMH != 0 ]]; then JMH_BUILT=1; fi
   fi
+  if [[ $JMH != 0 && ${JMH_BUILT:-0} != 1 ]]; then build_jmh; fi
 }
 
 # One round: every workload over every target, the target order rotated by the round number.
@@ -129,6 +139,8 @@ main() {
   trap 'stop_started; [[ ${KEEP:-0} == 1 ]] && log "kept $WORK" || rm -rf "$WORK"' EXIT
   trap 'exit 130' INT TERM
   log "working in $WORK (ROUNDS=$ROUNDS DURATION=${DURATION}s BLOB_MIB=$BLOB_MIB TLS=$TLS)"
+  # The microbenchmarks first, while no server runs; hashing is compared with sha256sum there.
+  if [[ $JMH != 0 ]]; then jmh_all "$WORK/jmh"; fi
   ocimirror_detect_tls
   client_tls_prefs "$WORK/openssl-client.cnf"
   mkdir -p "$WORK/fixtures"
@@ -144,6 +156,11 @@ main() {
   out="$BENCH_DIR/results/$(date +%Y-%m-%d-%H%M)-$(hostname -s)$suffix.md"
   python3 "$BENCH_DIR/lib/report.py" "$WORK/facts" "$RAW" "${TARGETS[@]}" >"$out"
   cp "$RAW" "${out%.md}.tsv"
+  if [[ $JMH != 0 ]]; then
+    { echo; python3 "$BENCH_DIR/lib/jmh_report.py" "$WORK/jmh"; } >>"$out"
+    cp "$WORK/jmh/jmh.json" "${out%.md}.jmh.json"
+    cp "$WORK/jmh/hashref.tsv" "${out%.md}.hashref.tsv"
+  fi
   cat "$out"
   log "results: $out"
 }
