@@ -8,6 +8,7 @@
 # Knobs (environment):
 #   ROUNDS=3       rounds; targets are alternated (rotated) from one round to the next
 #   DURATION=10    seconds per wrk run
+#   W2_WARMUP=3    seconds of unrecorded manifest GETs before each measured W2 run
 #   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and W5 cold)
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
 #   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections
