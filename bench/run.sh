@@ -87,9 +87,12 @@ run_round() {
   for target in "${order[@]}"; do w2 "$target"; done
   for target in "${order[@]}"; do w5_hot "$target"; done
   for target in "${order[@]}"; do
-    [[ ${T_PROXY[$target]} == 1 ]] || continue
-    w5_cold "$target"
-    w3 "$target"
+    if [[ ${T_PROXY[$target]} == 1 ]]; then
+      w5_cold "$target"
+      w3 "$target"
+    else
+      w3_hot "$target"
+    fi
   done
   for target in "${order[@]}"; do
     case $target in nginx | distribution | ocimirror) w6 "$target" ;; esac

@@ -28,6 +28,10 @@ METRICS = [
     ("w3_wall_s", "W3 16 clients, one uncached blob: wall time until all have it", "s", "lower", True),
     ("w3_vs_one_cold", "W3 wall time / one cold fetch (W5 cold total)", "×", "lower", True),
     ("w3_clients_ok", "W3 clients that got the whole blob (of 16)", "", "", True),
+    ("w3_hot_wall_s", "W3 reference: 16 clients, the hot blob from the server's own store: wall time", "s", "lower",
+     False),
+    ("w3_vs_nginx16", "W3 wall time / nginx handing the same 16 copies from its files (W3 reference)", "×", "lower",
+     True),
     ("w4_peak_rss_mib", "W4 peak RSS (VmHWM) after all workloads so far", "MiB", "lower", False),
     ("w5_hot_ttfb_ms", "W5 time to first byte, hot blob (new connection)", "ms", "lower", False),
     ("w5_cold_ttfb_ms", "W5 time to first byte, cold blob through the proxy", "ms", "lower", True),
@@ -52,6 +56,9 @@ def load(raw):
             cold = values["w5_cold_total_s"].get(target, {}).get(rnd)
             if cold:
                 values["w3_vs_one_cold"][target][rnd] = wall / cold
+            floor = values["w3_hot_wall_s"].get("nginx-tls" if target.endswith("-tls") else "nginx", {}).get(rnd)
+            if floor:
+                values["w3_vs_nginx16"][target][rnd] = wall / floor
     return values
 
 

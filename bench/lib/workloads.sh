@@ -73,14 +73,11 @@ upstream_gets() {
     awk -v d="$2" '$6 == "\"GET" && index($7, "/blobs/" d) { n++; b += $10 } END { printf "%d %.0f\n", n, b }'
 }
 
-# W3: 16 concurrent clients request the same uncached blob through a proxy: what the upstream
-# sent, and the wall time until the last client has the whole blob.
-w3() {
-  local target=$1 url mark t0 t1 i ok gets bytes
+# sixteen_gets TARGET URL: 16 concurrent clients GET URL; sets GETS_WALL_S and GETS_OK (the
+# clients that got the whole blob).
+sixteen_gets() {
+  local target=$1 url=$2 t0 t1 i
   local -a pids=()
-  fresh_upstream_blob
-  url="${T_URL[$target]}/v2/$REPO/blobs/$FRESH_DIGEST"
-  mark=$(wc -l <"$UPSTREAM_LOG")
   t0=$(now_ns)
   for i in $(seq 1 16); do
     target_curl "$target" --max-time 300 -o /dev/null -w '%{http_code} %{size_download}\n' "$url" \
@@ -89,15 +86,34 @@ w3() {
   done
   for i in "${pids[@]}"; do wait "$i" || true; done
   t1=$(now_ns)
-  ok=$(cat "$WORK"/w3.* | grep -c "^200 $BLOB_SIZE\$" || true)
+  GETS_OK=$(cat "$WORK"/w3.* | grep -c "^200 $BLOB_SIZE\$" || true)
   rm -f "$WORK"/w3.*
+  GETS_WALL_S=$(calc '(b - a) / 1e9' -v a="$t0" -v b="$t1")
+}
+
+# W3: 16 concurrent clients request the same uncached blob through a proxy: what the upstream
+# sent, and the wall time until the last client has the whole blob.
+w3() {
+  local target=$1 mark gets bytes
+  fresh_upstream_blob
+  mark=$(wc -l <"$UPSTREAM_LOG")
+  sixteen_gets "$target" "${T_URL[$target]}/v2/$REPO/blobs/$FRESH_DIGEST"
   sleep 0.5 # the upstream logs a request when its response has been written
   read -r gets bytes < <(upstream_gets "$mark" "$FRESH_DIGEST")
-  record "$target" w3_clients_ok "$ok"
+  record "$target" w3_clients_ok "$GETS_OK"
   record "$target" w3_upstream_gets "$gets"
   record "$target" w3_upstream_mib "$(calc 'b / 1048576' -v b="$bytes")"
-  record "$target" w3_wall_s "$(calc '(b - a) / 1e9' -v a="$t0" -v b="$t1")"
-  ((ok == 16)) || log "$target W3: only $ok of 16 clients got the whole blob"
+  record "$target" w3_wall_s "$GETS_WALL_S"
+  ((GETS_OK == 16)) || log "$target W3: only $GETS_OK of 16 clients got the whole blob"
+}
+
+# W3 reference: the same 16 concurrent GETs of the hot blob from a server's own store: the time
+# this machine needs to hand 16 copies to 16 clients, which bounds W3 from below.
+w3_hot() {
+  local target=$1
+  sixteen_gets "$target" "${T_URL[$target]}/v2/$REPO/blobs/$BLOB_DIGEST"
+  record "$target" w3_hot_wall_s "$GETS_WALL_S"
+  ((GETS_OK == 16)) || log "$target W3 hot: only $GETS_OK of 16 clients got the whole blob"
 }
 
 # ttfb TARGET URL: seconds to the first byte of a GET on a new connection, and the total.
