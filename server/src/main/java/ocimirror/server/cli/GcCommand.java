@@ -3,7 +3,6 @@ package ocimirror.server.cli;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.concurrent.Callable;
-import ocimirror.config.ConfigException;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.Sizes;
 import ocimirror.server.cache.CacheRepos;
@@ -33,12 +32,8 @@ final class GcCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        MirrorConfig cfg;
-        try {
-            cfg = store.configuration();
-        } catch (ConfigException e) {
-            err.println("ocimirror: " + e.getMessage());
-            err.flush();
+        MirrorConfig cfg = store.configurationOrReport(err);
+        if (cfg == null) {
             return Main.EXIT_CONFIG;
         }
         CacheRepos repos = new CacheRepos(cfg.upstreams());

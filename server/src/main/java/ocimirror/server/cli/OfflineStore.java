@@ -1,6 +1,7 @@
 package ocimirror.server.cli;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
@@ -35,6 +36,20 @@ final class OfflineStore {
 
     MirrorConfig configuration() throws ConfigException {
         return configuration(config, data);
+    }
+
+    /**
+     * The configuration, or null once why it cannot be loaded is printed on {@code err}: the
+     * command then exits with {@link Main#EXIT_CONFIG}.
+     */
+    MirrorConfig configurationOrReport(PrintWriter err) {
+        try {
+            return configuration();
+        } catch (ConfigException e) {
+            err.println("ocimirror: " + e.getMessage());
+            err.flush();
+            return null;
+        }
     }
 
     /** The configuration {@code serve --config FILE --data DIR} would run with (either may be null). */

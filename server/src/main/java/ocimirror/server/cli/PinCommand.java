@@ -3,7 +3,6 @@ package ocimirror.server.cli;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
-import ocimirror.config.ConfigException;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.cache.PinnedImage;
 import ocimirror.server.route.UpstreamRouter;
@@ -45,12 +44,8 @@ final class PinCommand implements Runnable {
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
-            MirrorConfig cfg;
-            try {
-                cfg = store.configuration();
-            } catch (ConfigException e) {
-                err.println("ocimirror: " + e.getMessage());
-                err.flush();
+            MirrorConfig cfg = store.configurationOrReport(err);
+            if (cfg == null) {
                 return Main.EXIT_CONFIG;
             }
             UpstreamRouter router = new UpstreamRouter(cfg.upstreams(), cfg.hosted());
