@@ -15,22 +15,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.server.route.RepoTarget;
-import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.server.upstream.UpstreamException;
 import ocimirror.storage.Storage;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.Reference;
-import ocimirror.storage.oci.RepoName;
 import ocimirror.testing.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -55,27 +50,21 @@ class CacheResultsTest {
     final ScriptedUpstream upstream = new ScriptedUpstream("up");
     final UpstreamConfig config = UpstreamConfig.builder("up", "http://upstream.test").plainHttp(true)
             .tagTtl(Duration.ofMinutes(10)).build();
-    final RepoTarget.Proxied target = new RepoTarget.Proxied(config, RepoName.of("team/app"),
-            RepoName.of("up/team/app"), null);
+    final RepoTarget.Proxied target = ScriptedService.target(config);
+    ScriptedService running;
     Storage storage;
-    ExecutorService executor;
     PullThroughService service;
 
     @BeforeEach
     void open() throws IOException {
-        storage = Storage.open(dir, clock);
-        executor = Executors.newFixedThreadPool(3);
-        service = new PullThroughService(storage.blobs(), storage.metadata(),
-                UpstreamClients.of(Map.of("up", upstream)), executor, clock,
-                new PullThroughService.Settings(false, Duration.ofSeconds(30), 4));
+        running = ScriptedService.open(dir, clock, upstream);
+        storage = running.storage;
+        service = running.service;
     }
 
     @AfterEach
     void close() throws InterruptedException {
-        service.close();
-        executor.shutdown();
-        assertTrue(executor.awaitTermination(5, TimeUnit.SECONDS));
-        storage.close();
+        running.close();
     }
 
     /** A request's outcome: what the service told it, once the future completed. */
