@@ -6,25 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import ocimirror.config.AuthConfig;
-import ocimirror.config.CredentialSource;
 import ocimirror.config.MirrorConfig;
-import ocimirror.config.UpstreamConfig;
-import ocimirror.server.MirrorServer;
 import ocimirror.testing.Containerd;
 import ocimirror.testing.DockerRegistry;
+import ocimirror.testing.MirrorStack;
 import ocimirror.testing.Processes;
 import ocimirror.testing.Programs;
+import ocimirror.testing.SecuredUpstream;
 import ocimirror.testing.Skopeo;
-import ocimirror.testing.TestPki;
 import ocimirror.testing.TinyImage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,7 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class ClientAuthE2ETest {
-    private static final String SNAPSHOTTER = "native";
     private static final String ALIAS = "registry-u.test";
     private static final String REPO = "team/app";
     private static final String UPSTREAM_USER = "mirror-robot";
@@ -56,9 +51,9 @@ class ClientAuthE2ETest {
 
     @TempDir
     static Path tmp;
-    private static DockerRegistry upstream;
+    private static MirrorStack stack;
+    private static SecuredUpstream upstream;
     private static TinyImage image;
-    private static MirrorServer mirror;
     private static String mirrorHostPort;
     private static Path data;
     private static Containerd containerd;
@@ -70,15 +65,10 @@ class ClientAuthE2ETest {
         if (!Programs.present(PROGRAMS) && !Programs.inCi()) {
             return; // each test skips in requirePrograms()
         }
-        TestPki pki = TestPki.create(tmp.resolve("upstream-pki"));
-        upstream = DockerRegistry.builder(tmp.resolve("upstream"))
-                .tls(pki.server("upstream", "IP:127.0.0.1,DNS:localhost"))
-                .htpasswd(UPSTREAM_USER, UPSTREAM_PASSWORD)
-                .start();
+        upstream = SecuredUpstream.start(tmp.resolve("upstream"), "upstream", UPSTREAM_USER, UPSTREAM_PASSWORD);
+        stack = MirrorStack.over(upstream);
         image = TinyImage.write(tmp.resolve("layout"), "v1", 128 * 1024, 43);
-        upstream.push(image, REPO + ":v1", pki.certDir(), UPSTREAM_USER + ":" + UPSTREAM_PASSWORD);
-        Path dockerConfig = Files.writeString(tmp.resolve("mirror-docker-config.json"), "{\"auths\":{\""
-                + upstream.hostPort() + "\":{\"auth\":\"" + base64(UPSTREAM_USER + ":" + UPSTREAM_PASSWORD) + "\"}}}");
+        upstream.registry().push(image, REPO + ":v1", upstream.pki().certDir(), upstream.creds());
 
         Path htpasswd = tmp.resolve("htpasswd");
         Programs.run("htpasswd", "-B", "-b", "-c", htpasswd.toString(), PULLER, PULLER_PASSWORD);
@@ -87,39 +77,24 @@ class ClientAuthE2ETest {
         MirrorConfig config = MirrorConfig.defaults()
                 .withListen(new MirrorConfig.Listen("127.0.0.1", 0))
                 .withDataDir(data)
-                .withRouting(List.of(UpstreamConfig.builder("upstream-u", upstream.url()).aliases(ALIAS)
-                        .caCert(pki.caCert()).credentials(new CredentialSource.DockerConfig(dockerConfig)).build()),
-                        List.of("local"))
+                .withRouting(List.of(upstream.upstreamConfig("upstream-u").aliases(ALIAS).build()), List.of("local"))
                 .withAuth(new AuthConfig(htpasswd, "ocimirror-e2e", Map.of(PUSHER, AuthConfig.Access.PUSH), null));
-        mirror = MirrorServer.start(config);
-        mirrorHostPort = "127.0.0.1:" + mirror.localAddress().getPort();
+        stack.start(config, tmp);
+        mirrorHostPort = stack.hostPort();
+        containerd = stack.containerd();
         skopeo = new Skopeo(tmp.resolve("skopeo"));
-        if (Programs.present("containerd", "ctr") && Programs.isRoot()) {
-            containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
-        }
     }
 
     @AfterAll
-    static void stop() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-            if (mirror != null) {
-                mirror.close();
-            }
-        } finally {
-            if (upstream != null) {
-                upstream.close();
-            }
+    static void stop() throws Exception {
+        if (stack != null) {
+            stack.close();
         }
     }
 
     @BeforeEach
     void requirePrograms() {
-        for (String p : PROGRAMS) {
-            Programs.require(p);
-        }
+        Programs.requireAll(PROGRAMS);
     }
 
     @Test
@@ -176,19 +151,17 @@ class ClientAuthE2ETest {
         assertArrayEquals(image.manifest(), Files.readAllBytes(out.resolve("blobs/sha256/"
                 + image.manifestDigest().hex())));
 
-        String log = String.join("\n", upstream.log());
-        assertTrue(upstream.requests("GET", "/v2/" + REPO + "/manifests/v1") > 0, "the mirror went upstream:\n" + log);
+        DockerRegistry registry = upstream.registry();
+        String log = String.join("\n", registry.log());
+        assertTrue(registry.requests("GET", "/v2/" + REPO + "/manifests/v1") > 0, "the mirror went upstream:\n" + log);
         assertTrue(log.contains("auth.user.name=" + UPSTREAM_USER), "the upstream logs who it served:\n" + log);
-        for (String secret : List.of(PULLER, PUSHER, PULLER_PASSWORD, base64(PULLER + ":" + PULLER_PASSWORD))) {
+        String basic = SecuredUpstream.base64(PULLER + ":" + PULLER_PASSWORD);
+        for (String secret : List.of(PULLER, PUSHER, PULLER_PASSWORD, basic)) {
             assertFalse(log.contains(secret), "a client's credentials reached the upstream (" + secret + ")");
         }
     }
 
     private String namespace() {
         return "auth-" + namespaces.incrementAndGet();
-    }
-
-    private static String base64(String s) {
-        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -32,6 +32,7 @@ import ocimirror.server.MirrorServer;
 import ocimirror.testing.Containerd;
 import ocimirror.testing.Containerd.MirrorLayout;
 import ocimirror.testing.DockerRegistry;
+import ocimirror.testing.MirrorStack;
 import ocimirror.testing.OciLayoutBuilder;
 import ocimirror.testing.OciLayoutBuilder.Blob;
 import ocimirror.testing.OciLayoutBuilder.Fixture;
@@ -63,8 +64,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class PullThroughE2ETest {
 
-    // Works without overlayfs (this runs inside containers too) and still unpacks every layer.
-    private static final String SNAPSHOTTER = "native";
     private static final String APP = "team/app";
     private static final String MULTI = "team/multi";
     private static final String CONCURRENT = "team/concurrent";
@@ -72,12 +71,12 @@ class PullThroughE2ETest {
 
     @TempDir
     static Path tmp;
+    private static MirrorStack stack;
     private static TwoUpstreams upstreams;
     private static Fixture fixtureA;
     private static Fixture fixtureB;
     private static Image concurrentImage;
     private static Image corruptImage;
-    private static MirrorServer mirror;
     private static String mirrorHostPort;
     private static RegistryClient client;
     private static Containerd containerd;
@@ -89,6 +88,7 @@ class PullThroughE2ETest {
             return; // each test skips in requirePrograms()
         }
         upstreams = TwoUpstreams.start(tmp.resolve("upstreams"));
+        stack = MirrorStack.over(upstreams);
         // A and B hold different bytes under the same names, so a pull proves which one served it.
         fixtureA = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout-a")), 1);
         fixtureB = OciLayoutBuilder.standard(Files.createDirectories(tmp.resolve("layout-b")), 2);
@@ -107,28 +107,16 @@ class PullThroughE2ETest {
         upstreams.pushToB(fixtureB.dir(), Fixture.MULTI_REF, MULTI + ":v1", true);
         upstreams.pushToB(extra, "corrupt", CORRUPT + ":v1", false);
 
-        mirror = MirrorServer.start(upstreams.mirrorConfig(tmp.resolve("mirror-data"), NAME_A,
-                UpstreamConfig.DEFAULT_TAG_TTL));
-        mirrorHostPort = "127.0.0.1:" + mirror.localAddress().getPort();
+        stack.start(upstreams.mirrorConfig(tmp.resolve("mirror-data"), NAME_A, UpstreamConfig.DEFAULT_TAG_TTL), tmp);
+        mirrorHostPort = stack.hostPort();
+        containerd = stack.containerd();
         client = new RegistryClient(mirrorHostPort);
-        if (Programs.present("containerd", "ctr") && Programs.isRoot()) {
-            containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
-        }
     }
 
     @AfterAll
-    static void stopEverything() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-            if (mirror != null) {
-                mirror.close();
-            }
-        } finally {
-            if (upstreams != null) {
-                upstreams.close();
-            }
+    static void stopEverything() throws Exception {
+        if (stack != null) {
+            stack.close();
         }
     }
 

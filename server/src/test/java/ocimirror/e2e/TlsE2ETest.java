@@ -16,9 +16,9 @@ import ocimirror.config.UpstreamConfig;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.config.pki.KeyAlgorithm;
 import ocimirror.config.pki.Pem;
-import ocimirror.server.MirrorServer;
 import ocimirror.testing.Containerd;
 import ocimirror.testing.DockerRegistry;
+import ocimirror.testing.MirrorStack;
 import ocimirror.testing.Processes;
 import ocimirror.testing.Programs;
 import ocimirror.testing.Skopeo;
@@ -40,16 +40,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class TlsE2ETest {
-    private static final String SNAPSHOTTER = "native";
     private static final String ALIAS = "registry-t.test";
     private static final String REPO = "team/app";
     private static final String[] PROGRAMS = {"docker-registry", "skopeo"};
 
     @TempDir
     static Path tmp;
-    private static DockerRegistry upstream;
+    private static MirrorStack stack;
     private static TinyImage image;
-    private static MirrorServer mirror;
     private static String mirrorHostPort;
     private static Path data;
     private static Containerd containerd;
@@ -61,7 +59,8 @@ class TlsE2ETest {
         if (!Programs.present(PROGRAMS) && !Programs.inCi()) {
             return; // each test skips in requirePrograms()
         }
-        upstream = DockerRegistry.start(tmp.resolve("upstream"));
+        DockerRegistry upstream = DockerRegistry.start(tmp.resolve("upstream"));
+        stack = MirrorStack.over(upstream);
         image = TinyImage.write(tmp.resolve("layout"), "v1", 256 * 1024, 41);
         upstream.push(image, REPO + ":v1", null, null);
         data = tmp.resolve("mirror-data");
@@ -70,35 +69,22 @@ class TlsE2ETest {
                 .withDataDir(data)
                 .withRouting(List.of(UpstreamConfig.builder("upstream-t", upstream.url()).aliases(ALIAS)
                         .plainHttp(true).build()), List.of("local"));
-        mirror = MirrorServer.start(config);
-        mirrorHostPort = "127.0.0.1:" + mirror.localAddress().getPort();
+        stack.start(config, tmp);
+        mirrorHostPort = stack.hostPort();
+        containerd = stack.containerd();
         skopeo = new Skopeo(tmp.resolve("skopeo"));
-        if (Programs.present("containerd", "ctr") && Programs.isRoot()) {
-            containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
-        }
     }
 
     @AfterAll
-    static void stop() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-            if (mirror != null) {
-                mirror.close();
-            }
-        } finally {
-            if (upstream != null) {
-                upstream.close();
-            }
+    static void stop() throws Exception {
+        if (stack != null) {
+            stack.close();
         }
     }
 
     @BeforeEach
     void requirePrograms() {
-        for (String p : PROGRAMS) {
-            Programs.require(p);
-        }
+        Programs.requireAll(PROGRAMS);
     }
 
     @Test

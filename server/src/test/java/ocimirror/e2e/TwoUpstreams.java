@@ -1,30 +1,25 @@
 package ocimirror.e2e;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import ocimirror.config.CredentialSource;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.TlsConfig;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.testing.DockerRegistry;
 import ocimirror.testing.Programs;
+import ocimirror.testing.SecuredUpstream;
 import ocimirror.testing.Skopeo;
-import ocimirror.testing.TestPki;
 
 /**
  * The two upstreams of the pull-through end-to-end tests, both Debian's docker-registry on
- * 127.0.0.1: <b>A</b> serves TLS with a certificate from its own test CA and wants Basic auth
- * (htpasswd); <b>B</b> is anonymous plain HTTP. Images are pushed into them with skopeo, and
- * {@link #mirrorConfig} builds the mirror's configuration for both: A's CA, and A's
- * credentials in a Docker {@code config.json} written here, as an operator would mount a
- * Kubernetes {@code dockerconfigjson} secret. The aliases clients use do not resolve, so a
- * pull by alias can only have been served by the mirror.
+ * 127.0.0.1: <b>A</b> a {@link SecuredUpstream} (TLS from its own test CA, Basic auth, and its
+ * credentials in a Docker {@code config.json}); <b>B</b> is anonymous plain HTTP. Images are
+ * pushed into them with skopeo, and {@link #mirrorConfig} builds the mirror's configuration for
+ * both: A's CA and config.json. The aliases clients use do not resolve, so a pull by alias can
+ * only have been served by the mirror.
  */
 final class TwoUpstreams implements AutoCloseable {
 
@@ -37,51 +32,39 @@ final class TwoUpstreams implements AutoCloseable {
     /** The programs these tests need besides containerd. */
     static final String[] PROGRAMS = {"docker-registry", "skopeo", "htpasswd", "openssl"};
 
-    final TestPki pki;
+    final SecuredUpstream securedA;
     final DockerRegistry a;
     final DockerRegistry b;
     final Skopeo skopeo;
-    final Path dockerConfig;
 
-    private TwoUpstreams(TestPki pki, DockerRegistry a, DockerRegistry b, Skopeo skopeo, Path dockerConfig) {
-        this.pki = pki;
-        this.a = a;
+    private TwoUpstreams(SecuredUpstream securedA, DockerRegistry b, Skopeo skopeo) {
+        this.securedA = securedA;
+        this.a = securedA.registry();
         this.b = b;
         this.skopeo = skopeo;
-        this.dockerConfig = dockerConfig;
     }
 
     /** Skips (or fails in CI) unless every program is installed. */
     static void requirePrograms() {
-        for (String p : PROGRAMS) {
-            Programs.require(p);
-        }
+        Programs.requireAll(PROGRAMS);
     }
 
     static TwoUpstreams start(Path dir) throws IOException, InterruptedException {
-        TestPki pki = TestPki.create(dir.resolve("pki"));
-        DockerRegistry a = DockerRegistry.builder(dir.resolve("upstream-a"))
-                .tls(pki.server("upstream-a", "IP:127.0.0.1,DNS:localhost"))
-                .htpasswd(USER, PASSWORD)
-                .start();
+        SecuredUpstream a = SecuredUpstream.start(dir, NAME_A, USER, PASSWORD);
         DockerRegistry b;
         try {
-            b = DockerRegistry.start(dir.resolve("upstream-b"));
+            b = DockerRegistry.start(dir.resolve(NAME_B));
         } catch (RuntimeException | IOException | InterruptedException e) {
             a.close();
             throw e;
         }
-        // What `docker login` writes: auths keyed by host:port, "auth" = base64(user:password).
-        String auth = Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
-        Path dockerConfig = Files.writeString(dir.resolve("docker-config.json"),
-                "{\"auths\":{\"" + a.hostPort() + "\":{\"auth\":\"" + auth + "\"}}}");
-        return new TwoUpstreams(pki, a, b, new Skopeo(dir.resolve("skopeo")), dockerConfig);
+        return new TwoUpstreams(a, b, new Skopeo(dir.resolve("skopeo")));
     }
 
     /** {@code skopeo copy [--all] oci:LAYOUT:REF docker://A/repo:tag}, verifying A's certificate, with A's credentials. */
     void pushToA(Path layout, String ref, String repoAndTag, boolean all) throws IOException {
         List<String> options = new ArrayList<>(List.of("--preserve-digests", "--dest-cert-dir",
-                pki.certDir().toString(), "--dest-creds", USER + ":" + PASSWORD));
+                securedA.pki().certDir().toString(), "--dest-creds", securedA.creds()));
         push(options, all, layout, ref, a, repoAndTag);
     }
 
@@ -108,11 +91,9 @@ final class TwoUpstreams implements AutoCloseable {
      * @param tagTtlA         A's tag TTL (zero: every tag request revalidates upstream)
      */
     MirrorConfig mirrorConfig(Path dataDir, String defaultUpstream, Duration tagTtlA) {
-        UpstreamConfig upA = UpstreamConfig.builder(NAME_A, a.url())
+        UpstreamConfig upA = securedA.upstreamConfig(NAME_A)
                 .aliases(ALIAS_A)
                 .isDefault(NAME_A.equals(defaultUpstream))
-                .caCert(pki.caCert())
-                .credentials(new CredentialSource.DockerConfig(dockerConfig))
                 .tagTtl(tagTtlA)
                 .build();
         UpstreamConfig upB = UpstreamConfig.builder(NAME_B, b.url())
@@ -139,7 +120,7 @@ final class TwoUpstreams implements AutoCloseable {
     @Override
     public void close() {
         try {
-            a.close();
+            securedA.close();
         } finally {
             b.close();
         }

@@ -19,10 +19,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import ocimirror.config.MirrorConfig;
-import ocimirror.server.MirrorServer;
 import ocimirror.testing.Containerd;
 import ocimirror.testing.Containerd.MirrorLayout;
+import ocimirror.testing.MirrorStack;
 import ocimirror.testing.OciLayoutBuilder;
 import ocimirror.testing.OciLayoutBuilder.Image;
 import ocimirror.testing.OciLayoutBuilder.ImageIndex;
@@ -46,7 +45,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class UpstreamOutageE2ETest {
 
-    private static final String SNAPSHOTTER = "native";
     private static final String CACHED = "team/cached";
     private static final String UNCACHED = "team/uncached";
     /** What "fails fast" means: well under containerd's and skopeo's own patience. */
@@ -54,12 +52,11 @@ class UpstreamOutageE2ETest {
 
     @TempDir
     static Path tmp;
+    private static MirrorStack stack;
     private static TwoUpstreams upstreams;
     private static Image imageA;
     private static ImageIndex indexB;
     private static Image uncachedA;
-    private static MirrorConfig config;
-    private static MirrorServer mirror;
     private static Containerd containerd;
     private final AtomicInteger namespaces = new AtomicInteger();
 
@@ -69,6 +66,7 @@ class UpstreamOutageE2ETest {
             return; // each test skips in requirePrograms()
         }
         upstreams = TwoUpstreams.start(tmp.resolve("upstreams"));
+        stack = MirrorStack.over(upstreams);
         Path layout = Files.createDirectories(tmp.resolve("layout"));
         OciLayoutBuilder b = new OciLayoutBuilder(layout, 11);
         imageA = b.image("linux", "amd64", List.of(b.randomLayer("a1.bin", 1024), b.randomLayer("a2.bin", 512 * 1024)));
@@ -83,11 +81,8 @@ class UpstreamOutageE2ETest {
         upstreams.pushToA(layout, "uncached", UNCACHED + ":v1", false);
         upstreams.pushToB(layout, "b", CACHED + ":v1", true);
 
-        config = upstreams.mirrorConfig(tmp.resolve("mirror-data"), NAME_A, Duration.ZERO);
-        mirror = MirrorServer.start(config);
-        if (Programs.present("containerd", "ctr") && Programs.isRoot()) {
-            containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
-        }
+        stack.start(upstreams.mirrorConfig(tmp.resolve("mirror-data"), NAME_A, Duration.ZERO), tmp);
+        containerd = stack.containerd();
         // Warm the cache with the clients that pull again later, so each one's Accept is seen.
         copyOut(imageASkopeoRef(), "warm-a", false);
         copyOut(Skopeo.docker(hostPort(), ALIAS_B + "/" + CACHED, "v1"), "warm-b", true);
@@ -101,18 +96,9 @@ class UpstreamOutageE2ETest {
     }
 
     @AfterAll
-    static void stopEverything() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-            if (mirror != null) {
-                mirror.close();
-            }
-        } finally {
-            if (upstreams != null) {
-                upstreams.close();
-            }
+    static void stopEverything() throws Exception {
+        if (stack != null) {
+            stack.close();
         }
     }
 
@@ -154,8 +140,7 @@ class UpstreamOutageE2ETest {
     /** Close the mirror and start it again on the same data directory; the upstreams stay down. */
     @Test
     void aRestartedMirrorServesWhatItCachedWithTheUpstreamsDown() throws Exception {
-        mirror.close();
-        mirror = MirrorServer.start(config);
+        stack.restartMirror();
         assertCachedImagesPull("restart");
     }
 
@@ -187,7 +172,7 @@ class UpstreamOutageE2ETest {
     }
 
     private static String hostPort() {
-        return "127.0.0.1:" + mirror.localAddress().getPort();
+        return stack.hostPort();
     }
 
     /** A by path prefix: skopeo's Accept, A's tag revalidated on every request (TTL zero). */
@@ -207,7 +192,7 @@ class UpstreamOutageE2ETest {
 
     /** hosts.toml pointing both aliases at the current mirror (its port changes on restart). */
     private static Path hostsDir(MirrorLayout layout) throws Exception {
-        Path dir = tmp.resolve("hosts-" + layout + "-" + mirror.localAddress().getPort());
+        Path dir = tmp.resolve("hosts-" + layout + "-" + stack.mirror().localAddress().getPort());
         for (String alias : List.of(ALIAS_A, ALIAS_B)) {
             Containerd.writeHostsToml(dir, alias, "http://" + hostPort(), layout, alias, null);
         }

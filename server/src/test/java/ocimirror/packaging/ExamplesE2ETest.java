@@ -19,9 +19,9 @@ import java.util.stream.Stream;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.UpstreamConfig;
-import ocimirror.server.MirrorServer;
 import ocimirror.testing.Containerd;
 import ocimirror.testing.DockerRegistry;
+import ocimirror.testing.MirrorStack;
 import ocimirror.testing.Processes;
 import ocimirror.testing.Programs;
 import ocimirror.testing.Skopeo;
@@ -47,16 +47,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ExamplesE2ETest {
-    private static final String SNAPSHOTTER = "native";
     private static final String REPO = "ocimirror-e2e/packaging";
     private static final String TAG = "v1";
     private static final Path EXAMPLES = DockerFolder.docker().resolve("examples");
 
     @TempDir
     static Path tmp;
-    private static DockerRegistry upstream;
+    private static MirrorStack stack;
     private static TinyImage image;
-    private static MirrorServer mirror;
     private static String mirrorHostPort;
     private static Path data;
     private static Containerd containerd;
@@ -68,7 +66,8 @@ class ExamplesE2ETest {
         if (!Programs.present("docker-registry", "skopeo") && !Programs.inCi()) {
             return; // each test skips in requirePrograms()
         }
-        upstream = DockerRegistry.start(tmp.resolve("upstream"));
+        DockerRegistry upstream = DockerRegistry.start(tmp.resolve("upstream"));
+        stack = MirrorStack.over(upstream);
         image = TinyImage.write(tmp.resolve("layout"), TAG, 96 * 1024, System.nanoTime());
         upstream.push(image, REPO + ":" + TAG, null, null);
 
@@ -78,27 +77,16 @@ class ExamplesE2ETest {
                 true, u.timeouts(), u.maxRetries())).toList();
         registries = example.upstreams().stream().map(UpstreamConfig::name).toList();
         data = tmp.resolve("mirror-data");
-        mirror = MirrorServer.start(example.withRouting(local, example.hosted())
-                .withListen(new MirrorConfig.Listen("127.0.0.1", 0)).withDataDir(data));
-        mirrorHostPort = "127.0.0.1:" + mirror.localAddress().getPort();
-        if (Programs.present("containerd", "ctr") && Programs.isRoot()) {
-            containerd = Containerd.start(tmp.resolve("containerd"), SNAPSHOTTER);
-        }
+        stack.start(example.withRouting(local, example.hosted())
+                .withListen(new MirrorConfig.Listen("127.0.0.1", 0)).withDataDir(data), tmp);
+        mirrorHostPort = stack.hostPort();
+        containerd = stack.containerd();
     }
 
     @AfterAll
-    static void stop() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-            if (mirror != null) {
-                mirror.close();
-            }
-        } finally {
-            if (upstream != null) {
-                upstream.close();
-            }
+    static void stop() throws Exception {
+        if (stack != null) {
+            stack.close();
         }
     }
 

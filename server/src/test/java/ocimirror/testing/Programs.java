@@ -39,6 +39,13 @@ public final class Programs {
         return require(name, name);
     }
 
+    /** {@link #require(String)} for each of {@code names}, in order. */
+    public static void requireAll(String... names) {
+        for (String name : names) {
+            require(name);
+        }
+    }
+
     /** Like {@link #require(String)}, naming the Debian package that provides it in the message. */
     public static Path require(String name, String debianPackage) {
         Optional<Path> found = which(name);
