@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.TlsConfig;
@@ -142,6 +143,19 @@ class MaintenanceCommandsTest {
             assertTrue(err.toString().contains("is in use (is the server running? stop it first)"), err.toString());
             assertEquals(1, run("pin", "ls", "--data", data.toString()));
             assertEquals(1, run("gc", "--data", data.toString()));
+        }
+    }
+
+    @Test
+    void aBrokenConfigurationIsAConfigErrorNamingTheFile() throws Exception {
+        Path broken = Files.writeString(dir.resolve("broken.yaml"), "upstreams: [{name: x}]\n");
+        for (List<String> cmd : List.of(List.of("gc"), List.of("verify"), List.of("pin", "ls"))) {
+            List<String> args = new ArrayList<>(cmd);
+            args.addAll(List.of("--data", data.toString(), "--config", broken.toString()));
+            assertEquals(Main.EXIT_CONFIG, run(args.toArray(String[]::new)), cmd + ": " + err);
+            assertTrue(err.toString().startsWith("ocimirror: "), cmd + ": " + err);
+            assertTrue(err.toString().contains("broken.yaml"), cmd + ": " + err);
+            assertFalse(Files.exists(data), cmd + " opened the data directory");
         }
     }
 }
