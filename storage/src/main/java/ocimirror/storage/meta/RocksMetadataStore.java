@@ -147,11 +147,9 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
         String path = dir.toAbsolutePath().toString();
         Deque<AutoCloseable> owned = new ArrayDeque<>();
         try {
-            DBOptions dbOptions = own(owned, new DBOptions()
-                    .setCreateIfMissing(true)
-                    .setCreateMissingColumnFamilies(true)
-                    .setKeepLogFileNum(5));
-            ColumnFamilyOptions cfOptions = own(owned, new ColumnFamilyOptions());
+            RocksOptions options = RocksOptions.create(owned);
+            DBOptions dbOptions = options.db();
+            ColumnFamilyOptions cfOptions = options.families();
             WriteOptions write = own(owned, new WriteOptions().setDisableWAL(false).setSync(false));
             WriteOptions syncWrite = own(owned, new WriteOptions().setDisableWAL(false).setSync(true));
 
