@@ -86,7 +86,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
     private static final int REPO_LOCKS = 64;
 
     static {
-        RocksDB.loadLibrary();
+        RocksLibrary.load();
     }
 
     private final String path;
