@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = "An OCI registry and pull-through mirror.",
         subcommands = {Main.Serve.class, ConfigCommand.class, CaCommand.class, DoctorCommand.class,
                 ImportCommand.class, ExportCommand.class, PrefetchCommand.class,
-                PinCommand.class, GcCommand.class, VerifyCommand.class,
+                PinCommand.class, GcCommand.class, VerifyCommand.class, TrainingRunCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
