@@ -10,7 +10,12 @@
 #   DURATION=10    seconds per wrk run
 #   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and W5 cold)
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
-#   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections
+#   BIG_MIB=1024   W4 big: each target's peak RSS before and after one blob of this size
+#   BIG=0          skip W4 big
+#   STARTUP_BLOBS=100000  start-up to the first served request with this many blobs stored
+#   STARTUP=0      skip the start-up step
+#   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections, a 128 MiB big
+#                  blob, 20 000 blobs for the start-up
 #   TLS=0          skip the TLS rows
 #   SKIP_BUILD=1   use the jar already built (server/target/ocimirror.jar, or OCIMIRROR_JAR)
 #   KEEP=1         keep the working directory (configs, logs, raw numbers) after the run
@@ -20,13 +25,17 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 if [[ ${QUICK:-0} == 1 ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=3}" "${BLOB_MIB:=32}" "${IDLE_CONNS:=2000}"
+  : "${ROUNDS:=1}" "${DURATION:=3}" "${BLOB_MIB:=32}" "${IDLE_CONNS:=2000}" "${BIG_MIB:=128}" "${STARTUP_BLOBS:=20000}"
 fi
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 BLOB_MIB=${BLOB_MIB:-256}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 TLS=${TLS:-1}
+BIG=${BIG:-1}
+BIG_MIB=${BIG_MIB:-1024}
+STARTUP=${STARTUP:-1}
+STARTUP_BLOBS=${STARTUP_BLOBS:-100000}
 
 # shellcheck source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
@@ -36,6 +45,8 @@ source "$BENCH_DIR/lib/fixtures.sh"
 source "$BENCH_DIR/lib/targets.sh"
 # shellcheck source=lib/workloads.sh
 source "$BENCH_DIR/lib/workloads.sh"
+# shellcheck source=lib/footprint.sh
+source "$BENCH_DIR/lib/footprint.sh"
 
 install_tools() {
   local -A package_of=([wrk]=wrk [h2load]=nghttp2-client [nginx]=nginx-light [docker-registry]=docker-registry
@@ -84,6 +95,10 @@ run_round() {
     case $target in nginx | distribution | ocimirror) w6 "$target" ;; esac
   done
   w4
+  # After W4: W4 big gives the targets one big blob (the W4 of later rounds includes it); the
+  # start-up step runs servers of its own on the server CPU while the targets idle.
+  if [[ $BIG == 1 ]]; then w4_big; fi
+  if [[ $STARTUP == 1 ]]; then startup; fi
 }
 
 write_facts() {
@@ -107,6 +122,8 @@ write_facts() {
     echo "duration=${DURATION}s"
     echo "blob=${BLOB_MIB} MiB"
     echo "idle_conns=$IDLE_CONNS"
+    if [[ $BIG == 1 ]]; then echo "big=${BIG_MIB} MiB"; fi
+    if [[ $STARTUP == 1 ]]; then echo "startup_blobs=$STARTUP_BLOBS"; fi
     echo "note=${NOTE:-}"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
     local target
@@ -128,7 +145,8 @@ main() {
   : >"$RAW"
   trap 'stop_started; [[ ${KEEP:-0} == 1 ]] && log "kept $WORK" || rm -rf "$WORK"' EXIT
   trap 'exit 130' INT TERM
-  log "working in $WORK (ROUNDS=$ROUNDS DURATION=${DURATION}s BLOB_MIB=$BLOB_MIB TLS=$TLS)"
+  log "working in $WORK (ROUNDS=$ROUNDS DURATION=${DURATION}s BLOB_MIB=$BLOB_MIB TLS=$TLS BIG=$BIG BIG_MIB=$BIG_MIB" \
+    "STARTUP=$STARTUP STARTUP_BLOBS=$STARTUP_BLOBS)"
   ocimirror_detect_tls
   client_tls_prefs "$WORK/openssl-client.cnf"
   mkdir -p "$WORK/fixtures"
