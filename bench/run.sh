@@ -11,7 +11,12 @@
 #   W2_WARMUP=3    seconds of unrecorded manifest GETs before each measured W2 run
 #   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and W5 cold)
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
-#   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections
+#   BIG_MIB=1024   W4 big: each target's peak RSS before and after one blob of this size
+#   BIG=0          skip W4 big
+#   STARTUP_BLOBS=100000  start-up to the first served request with this many blobs stored
+#   STARTUP=0      skip the start-up step
+#   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections, a 128 MiB big
+#                  blob, 20 000 blobs for the start-up
 #   TLS=0          skip the TLS rows
 #   JMH=0          skip the JMH microbenchmarks (run first, before any server starts; about 3
 #                  minutes, 1 with QUICK=1; bench/jmh.sh runs them alone; JMH_ARGS, HASH_MIB there)
@@ -23,7 +28,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 if [[ ${QUICK:-0} == 1 ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=3}" "${BLOB_MIB:=32}" "${IDLE_CONNS:=2000}"
+  : "${ROUNDS:=1}" "${DURATION:=3}" "${BLOB_MIB:=32}" "${IDLE_CONNS:=2000}" "${BIG_MIB:=128}" "${STARTUP_BLOBS:=20000}"
 fi
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -31,6 +36,10 @@ BLOB_MIB=${BLOB_MIB:-256}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 TLS=${TLS:-1}
 JMH=${JMH:-1}
+BIG=${BIG:-1}
+BIG_MIB=${BIG_MIB:-1024}
+STARTUP=${STARTUP:-1}
+STARTUP_BLOBS=${STARTUP_BLOBS:-100000}
 
 # shellcheck source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
@@ -42,6 +51,8 @@ source "$BENCH_DIR/lib/targets.sh"
 source "$BENCH_DIR/lib/workloads.sh"
 # shellcheck source=lib/jmh.sh
 source "$BENCH_DIR/lib/jmh.sh"
+# shellcheck source=lib/footprint.sh
+source "$BENCH_DIR/lib/footprint.sh"
 
 install_tools() {
   local -A package_of=([wrk]=wrk [h2load]=nghttp2-client [nginx]=nginx-light [docker-registry]=docker-registry
@@ -98,6 +109,10 @@ run_round() {
     case $target in nginx | distribution | ocimirror) w6 "$target" ;; esac
   done
   w4
+  # After W4: W4 big gives the targets one big blob (the W4 of later rounds includes it); the
+  # start-up step runs servers of its own on the server CPU while the targets idle.
+  if [[ $BIG == 1 ]]; then w4_big; fi
+  if [[ $STARTUP == 1 ]]; then startup; fi
 }
 
 write_facts() {
@@ -121,6 +136,8 @@ write_facts() {
     echo "duration=${DURATION}s"
     echo "blob=${BLOB_MIB} MiB"
     echo "idle_conns=$IDLE_CONNS"
+    if [[ $BIG == 1 ]]; then echo "big=${BIG_MIB} MiB"; fi
+    if [[ $STARTUP == 1 ]]; then echo "startup_blobs=$STARTUP_BLOBS"; fi
     echo "note=${NOTE:-}"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
     local target
@@ -142,7 +159,8 @@ main() {
   : >"$RAW"
   trap 'stop_started; [[ ${KEEP:-0} == 1 ]] && log "kept $WORK" || rm -rf "$WORK"' EXIT
   trap 'exit 130' INT TERM
-  log "working in $WORK (ROUNDS=$ROUNDS DURATION=${DURATION}s BLOB_MIB=$BLOB_MIB TLS=$TLS)"
+  log "working in $WORK (ROUNDS=$ROUNDS DURATION=${DURATION}s BLOB_MIB=$BLOB_MIB TLS=$TLS BIG=$BIG BIG_MIB=$BIG_MIB" \
+    "STARTUP=$STARTUP STARTUP_BLOBS=$STARTUP_BLOBS)"
   # The microbenchmarks first, while no server runs; hashing is compared with sha256sum there.
   if [[ $JMH != 0 ]]; then jmh_all "$WORK/jmh"; fi
   ocimirror_detect_tls

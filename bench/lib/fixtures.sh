@@ -51,7 +51,9 @@ PY
 # push_blob MODE BASE FILE DIGEST [curl options...]: uploads FILE into $REPO at BASE (e.g.
 # http://127.0.0.1:5000). MODE "post": one monolithic POST ?digest= carrying the body (the OCI
 # spec's single-request upload). MODE "put": POST for a session, then PUT ?digest= with the body
-# (distribution 2.8 answers a POST with a body 202 and ignores the body).
+# (distribution 2.8 answers a POST with a body 202 and ignores the body). MODE "put" streams the
+# file (-T); "post" has curl read it into memory first, which it refuses from 1 GiB on (and -T
+# would append the file's name to the POST's URL, which ends with a slash).
 push_blob() {
   local mode=$1 base=$2 file=$3 digest=$4 code location
   shift 4
@@ -66,7 +68,7 @@ push_blob() {
   [[ $location == /* ]] && location=$base$location
   [[ $location == *\?* ]] && location="$location&digest=$digest" || location="$location?digest=$digest"
   code=$(curl -s -o /dev/null -w '%{http_code}' "$@" -X PUT -H 'Content-Type: application/octet-stream' \
-    --data-binary "@$file" "$location")
+    -T "$file" "$location")
   [[ $code == 201 ]] || die "PUT of $digest to $base: HTTP $code"
 }
 

@@ -33,6 +33,11 @@ METRICS = [
     ("w3_vs_nginx16", "W3 wall time / nginx handing the same 16 copies from its files (W3 reference)", "×", "lower",
      True),
     ("w4_peak_rss_mib", "W4 peak RSS (VmHWM) after all workloads so far", "MiB", "lower", False),
+    ("w4_big_before_mib", "W4 big: peak RSS before the {big} blob (W4 of this round)", "MiB", "lower", False),
+    ("w4_big_peak_rss_mib", "W4 big: peak RSS after one {big} blob pushed (proxies: pulled through) and served",
+     "MiB", "lower", False),
+    ("w4_big_vs_before", "W4 big: peak after the {big} blob / before it, bench blob {blob} (flat: 1.00)", "×",
+     "lower", False),
     ("w5_hot_ttfb_ms", "W5 time to first byte, hot blob (new connection)", "ms", "lower", False),
     ("w5_cold_ttfb_ms", "W5 time to first byte, cold blob through the proxy", "ms", "lower", True),
     ("w5_cold_upstream_ttfb_ms", "W5 the upstream's own time to first byte for that blob", "ms", "lower", True),
@@ -41,6 +46,11 @@ METRICS = [
     ("w6_idle_answered", "W6 idle keep-alive connections opened and answered", "", "", False),
     ("w6_idle_open", "W6 idle connections still open after the W1 run", "", "", False),
     ("w6_sample_ok_pct", "W6 sampled idle connections answering a new request", "%", "", False),
+    ("startup_s", "Start-up to the first served request, {startup_blobs} blobs stored (median of 3 starts)",
+     "s", "lower", False),
+    ("startup_first_s", "Start-up to the first served request, first start after the {startup_blobs} blobs "
+     "were written", "s", "lower", False),
+    ("startup_rss_mib", "Start-up: peak RSS at the first served request", "MiB", "lower", False),
 ]
 ERROR_METRICS = ("w1_c1_errors", "w1_c8_errors", "w2_tag_errors", "w2_digest_errors", "w6_errors")
 
@@ -51,7 +61,7 @@ def load(raw):
         rnd, target, metric, value = line.rstrip("\n").split("\t")
         values[metric][target][rnd] = float(value)
     # derived: W3 wall time relative to one cold fetch of the same size in the same round
-    for target, rounds in values["w3_wall_s"].items():
+    for target, rounds in values.get("w3_wall_s", {}).items():
         for rnd, wall in rounds.items():
             cold = values["w5_cold_total_s"].get(target, {}).get(rnd)
             if cold:
@@ -59,6 +69,12 @@ def load(raw):
             floor = values["w3_hot_wall_s"].get("nginx-tls" if target.endswith("-tls") else "nginx", {}).get(rnd)
             if floor:
                 values["w3_vs_nginx16"][target][rnd] = wall / floor
+    # derived: a target's peak after the big blob over its peak before it, in the same round
+    for target, rounds in values.get("w4_big_peak_rss_mib", {}).items():
+        for rnd, big in rounds.items():
+            before = values["w4_big_before_mib"].get(target, {}).get(rnd)
+            if before:
+                values["w4_big_vs_before"][target][rnd] = big / before
     return values
 
 
@@ -101,6 +117,9 @@ def main():
     facts_file, raw, targets = sys.argv[1], sys.argv[2], sys.argv[3:]
     facts = dict(line.rstrip("\n").split("=", 1) for line in open(facts_file) if "=" in line)
     values = load(raw)
+    names = {"blob": facts.get("blob", "?"), "big": facts.get("big", "?"),
+             "startup_blobs": f"{int(facts['startup_blobs']):,}".replace(",", " ") if "startup_blobs" in facts else "?"}
+    metrics = [(m, title.format(**names), unit, better, proxy) for m, title, unit, better, proxy in METRICS]
     out = []
     out.append(f"# ocimirror benchmark, {facts.get('date', '?')} on {facts.get('host', '?')}")
     out.append("")
@@ -115,7 +134,7 @@ def main():
     out.append("| fact | value |")
     out.append("|---|---|")
     for key in ("nproc", "cpu", "memory", "kernel", "java", "jvm_flags", "ocimirror", "nginx", "distribution",
-                "wrk", "curl", "openssl", "rounds", "duration", "blob", "idle_conns", "load_before", "load_after"):
+                "wrk", "curl", "openssl", "rounds", "duration", "blob", "big", "idle_conns", "startup_blobs", "load_before", "load_after"):
         if key in facts:
             out.append(f"| {key} | {facts[key]} |")
     for key in sorted(k for k in facts if k.startswith("tls ")):
@@ -127,7 +146,7 @@ def main():
     out.append("")
     out.append("| metric | unit | " + " | ".join(targets) + " |")
     out.append("|---|---|" + "---|" * len(targets))
-    for metric, title, unit, _, _ in METRICS:
+    for metric, title, unit, _, _ in metrics:
         if metric in values:
             cells = [fmt(median(values, metric, t)) for t in targets]
             out.append(f"| {title} | {unit} | " + " | ".join(cells) + " |")
@@ -135,7 +154,7 @@ def main():
 
     # Detail: one table per metric with the ratios and every round's value.
     out.append("## Ratios")
-    for metric, title, unit, better, proxy_only in METRICS:
+    for metric, title, unit, better, proxy_only in metrics:
         if metric not in values:
             continue
         hint = f", {better} is better" if better else ""

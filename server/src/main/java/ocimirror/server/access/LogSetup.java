@@ -12,7 +12,7 @@ import ocimirror.config.ObservabilityConfig.LogFormat;
 import org.slf4j.LoggerFactory;
 
 /**
- * Switches the log output between the text lines of {@code logback.xml} and JSON lines, chosen by
+ * Switches the log output between the text lines of {@link LogConfigurator} and JSON lines, chosen by
  * the environment's {@value #ENV} (which wins, so that a container image can set it without
  * touching the configuration) or the configuration's {@code log.format}.
  *
@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class LogSetup {
     public static final String ENV = "OCIMIRROR_LOG_FORMAT";
-    /** The appender of {@code logback.xml} whose encoder is replaced. */
+    /** The appender of {@link LogConfigurator} whose encoder is replaced. */
     static final String APPENDER = "STDERR";
 
     private LogSetup() {
@@ -44,7 +44,7 @@ public final class LogSetup {
 
     /**
      * Gives the root logger's stderr appender the encoder for {@code format}. Text leaves
-     * {@code logback.xml}'s pattern as it is. Does nothing when Logback is not the SLF4J backend
+     * the pattern as it is. Does nothing when Logback is not the SLF4J backend
      * or the appender was configured away (a custom {@code logback.configurationFile}).
      *
      * @return whether the output was switched to JSON

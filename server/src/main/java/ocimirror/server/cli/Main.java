@@ -1,6 +1,7 @@
 package ocimirror.server.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
         description = "An OCI registry and pull-through mirror.",
         subcommands = {Main.Serve.class, ConfigCommand.class, CaCommand.class, DoctorCommand.class,
                 ImportCommand.class, ExportCommand.class, PrefetchCommand.class,
-                PinCommand.class, GcCommand.class, VerifyCommand.class,
+                PinCommand.class, GcCommand.class, VerifyCommand.class, TrainingRunCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int EXIT_CONFIG = 2;
@@ -33,7 +34,8 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        Serve serve = Serve.quick(args);
+        System.exit(serve != null ? serve.run() : run(args));
     }
 
     /** Runs the command line and returns the exit code. */
@@ -55,6 +57,7 @@ public final class Main implements Runnable {
             description = "Runs the registry until SIGTERM or SIGINT.")
     static final class Serve implements Callable<Integer> {
         private static final Logger log = LoggerFactory.getLogger(Serve.class);
+        private static final PrintWriter STDERR = new PrintWriter(System.err, true);
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -78,6 +81,87 @@ public final class Main implements Runnable {
                         "HTTPS with a CA it generates under <data>/pki (ocimirror ca export hands it to clients)."})
         boolean plainHttp;
 
+        /**
+         * A {@code serve} whose arguments are only its own options with their values, parsed here
+         * rather than by picocli, which would first reflect over every command's annotations: a
+         * third of a second of CPU, as much as the server's own start. Anything else (help,
+         * version, a repeated or unknown option, a missing value) is null, and picocli answers it.
+         */
+        static Serve quick(String... args) {
+            if (args.length == 0 || !args[0].equals("serve")) {
+                return null;
+            }
+            Serve serve = new Serve();
+            try {
+                for (int i = 1; i < args.length; i++) {
+                    String name = args[i];
+                    String value = null;
+                    int eq = name.indexOf('=');
+                    if (name.startsWith("--") && eq > 0) {
+                        value = name.substring(eq + 1);
+                        name = name.substring(0, eq);
+                    }
+                    if (name.equals("--plain-http")) {
+                        if (value != null || serve.plainHttp) {
+                            return null;
+                        }
+                        serve.plainHttp = true;
+                        continue;
+                    }
+                    if (value == null) {
+                        if (i + 1 == args.length || args[i + 1].startsWith("-")) {
+                            return null;
+                        }
+                        value = args[++i];
+                    }
+                    if (value.isEmpty()) {
+                        return null;
+                    }
+                    switch (name) {
+                        case "--listen" -> {
+                            if (serve.listen != null) {
+                                return null;
+                            }
+                            serve.listen = value;
+                        }
+                        case "--data" -> {
+                            if (serve.data != null) {
+                                return null;
+                            }
+                            serve.data = Path.of(value);
+                        }
+                        case "--config" -> {
+                            if (serve.config != null) {
+                                return null;
+                            }
+                            serve.config = Path.of(value);
+                        }
+                        default -> {
+                            return null;
+                        }
+                    }
+                }
+            } catch (InvalidPathException e) {
+                return null;
+            }
+            return serve;
+        }
+
+        /** {@link #call}, with the exit code picocli would give for an exception. */
+        int run() {
+            try {
+                return call();
+            } catch (Exception e) {
+                e.printStackTrace(err());
+                err().flush();
+                return 1;
+            }
+        }
+
+        private PrintWriter err() {
+            return spec != null ? spec.commandLine().getErr() : STDERR;
+        }
+
         @Override
         public Integer call() throws Exception {
             MirrorConfig cfg;
@@ -85,7 +169,7 @@ public final class Main implements Runnable {
                 cfg = configuration();
                 LogSetup.apply(LogSetup.effective(cfg.observability().log().format(), System.getenv()));
             } catch (ConfigException | IllegalArgumentException e) {
-                PrintWriter err = spec.commandLine().getErr();
+                PrintWriter err = err();
                 err.println("ocimirror: " + e.getMessage());
                 err.flush();
                 return EXIT_CONFIG;
@@ -94,7 +178,7 @@ public final class Main implements Runnable {
             try {
                 server = MirrorServer.start(cfg);
             } catch (Exception e) {
-                PrintWriter err = spec.commandLine().getErr();
+                PrintWriter err = err();
                 err.println("ocimirror: cannot start on " + cfg.listen() + " with data in " + cfg.dataDir() + ": " + e);
                 err.flush();
                 return 1;

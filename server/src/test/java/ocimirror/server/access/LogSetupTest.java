@@ -32,14 +32,14 @@ class LogSetupTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void jsonSwapsTheEncoderOfLogbackXmlsStderrAppender() {
+    void jsonSwapsTheEncoderOfTheStderrAppender() {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         OutputStreamAppender<ILoggingEvent> stderr = (OutputStreamAppender<ILoggingEvent>) ctx
                 .getLogger(Logger.ROOT_LOGGER_NAME).getAppender(LogSetup.APPENDER);
         Encoder<ILoggingEvent> text = stderr.getEncoder();
         try {
             assertFalse(LogSetup.apply(LogFormat.TEXT));
-            assertEquals(text, stderr.getEncoder(), "text: logback.xml's pattern, untouched");
+            assertEquals(text, stderr.getEncoder(), "text: the pattern encoder, untouched");
             assertTrue(LogSetup.apply(LogFormat.JSON));
             assertInstanceOf(JsonEncoder.class, stderr.getEncoder());
             assertTrue(stderr.isStarted());

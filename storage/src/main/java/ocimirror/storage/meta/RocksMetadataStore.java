@@ -86,7 +86,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
     private static final int REPO_LOCKS = 64;
 
     static {
-        RocksDB.loadLibrary();
+        RocksLibrary.load();
     }
 
     private final String path;
@@ -149,11 +149,9 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
         String path = dir.toAbsolutePath().toString();
         Deque<AutoCloseable> owned = new ArrayDeque<>();
         try {
-            DBOptions dbOptions = own(owned, new DBOptions()
-                    .setCreateIfMissing(true)
-                    .setCreateMissingColumnFamilies(true)
-                    .setKeepLogFileNum(5));
-            ColumnFamilyOptions cfOptions = own(owned, new ColumnFamilyOptions());
+            RocksOptions options = RocksOptions.create(owned);
+            DBOptions dbOptions = options.db();
+            ColumnFamilyOptions cfOptions = options.families();
             WriteOptions write = own(owned, new WriteOptions().setDisableWAL(false).setSync(false));
             WriteOptions syncWrite = own(owned, new WriteOptions().setDisableWAL(false).setSync(true));
 

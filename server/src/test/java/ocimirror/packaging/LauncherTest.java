@@ -1,0 +1,190 @@
+package ocimirror.packaging;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import ocimirror.server.cli.Main;
+import ocimirror.testing.Processes;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bin/ocimirror}: its cache (the class-data archive built before the first {@code serve}
+ * and used from then on, RocksDB's library), and the same JVM flags with and without it. Runs
+ * the script with a jar made here whose manifest names the test class path (jars only: class
+ * data sharing archives nothing from directories), since the shaded jar does not exist yet when
+ * tests run.
+ */
+class LauncherTest {
+    private static final Pattern LISTENING = Pattern.compile("registry listening on /127\\.0\\.0\\.1:(\\d+)");
+    private static final Duration START = Duration.ofSeconds(120);
+
+    @TempDir
+    static Path shared;
+    static Path jar;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void launcherJar() throws IOException {
+        List<String> classPath = new ArrayList<>();
+        int n = 0;
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry).toAbsolutePath();
+            if (Files.isDirectory(p)) {
+                p = jarOf(p, shared.resolve("dir" + n++ + ".jar"));
+            }
+            if (Files.isRegularFile(p)) {
+                classPath.add(p.toUri().toString());
+            }
+        }
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, Main.class.getName());
+        manifest.getMainAttributes().put(Attributes.Name.CLASS_PATH, String.join(" ", classPath));
+        jar = shared.resolve("ocimirror.jar");
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, manifest)) {
+            // the manifest is all it holds
+        }
+    }
+
+    private static Path jarOf(Path dir, Path jarFile) throws IOException {
+        try (OutputStream out = Files.newOutputStream(jarFile); JarOutputStream j = new JarOutputStream(out);
+             Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                j.putNextEntry(new JarEntry(dir.relativize(f).toString().replace('\\', '/')));
+                Files.copy(f, j);
+                j.closeEntry();
+            }
+        }
+        return jarFile;
+    }
+
+    @Test
+    void firstServeBuildsTheArchiveAndLaterStartsUseIt() throws Exception {
+        Path cache = dir.resolve("cache");
+        try (Launched first = launch(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+                dir.resolve("data").toString())) {
+            assertTrue(first.output().contains("building the class-data archive"), first.output());
+            assertEquals(200, first.get("/v2/"));
+            List<Path> archives = list(cache, "cds-", ".jsa");
+            assertEquals(1, archives.size(), "one archive: " + list(cache, "", ""));
+            assertTrue(first.commandLine().contains("-XX:SharedArchiveFile=" + archives.get(0)), first.commandLine());
+            assertTrue(first.commandLine().contains("-Docimirror.nativeDir=" + cache.resolve("native")));
+            Path rocks = list(cache.resolve("native"), "rocksdb-", "").get(0);
+            assertFalse(list(rocks, "librocksdbjni", ".so").isEmpty(), "RocksDB's library is in the cache");
+        }
+        try (Launched second = launch(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+                dir.resolve("data").toString())) {
+            assertFalse(second.output().contains("building the class-data archive"), second.output());
+            assertTrue(second.commandLine().contains("-XX:SharedArchiveFile="), second.commandLine());
+            assertEquals(200, second.get("/v2/"));
+        }
+    }
+
+    @Test
+    void aQuickCommandBuildsNoArchive() throws Exception {
+        Path cache = dir.resolve("cache");
+        Process p = command(cache, "--version").start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue());
+        assertTrue(new String(p.getInputStream().readAllBytes(), UTF_8).startsWith("ocimirror "));
+        assertTrue(list(cache, "cds-", "").isEmpty(), "no archive before a version check");
+    }
+
+    @Test
+    void withoutACacheTheSameFlagsAndNoArchive() throws Exception {
+        try (Launched off = launch(Path.of("off"), "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+                dir.resolve("data").toString())) {
+            assertEquals(200, off.get("/v2/"));
+            String cmd = off.commandLine();
+            assertFalse(cmd.contains("SharedArchiveFile") || cmd.contains("nativeDir"), cmd);
+            for (String flag : List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=128m",
+                    "-XX:+ExitOnOutOfMemoryError", "-XX:CompileThresholdScaling=5")) {
+                assertTrue(cmd.contains(" " + flag + " "), flag + " in " + cmd);
+            }
+        }
+    }
+
+    private static ProcessBuilder command(Path cache, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("sh", DockerFolder.root().resolve("bin/ocimirror").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        Map<String, String> env = pb.environment();
+        env.put("OCIMIRROR_JAR", jar.toString());
+        env.put("OCIMIRROR_CACHE", cache.toString());
+        env.put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        env.remove("JAVA_OPTS");
+        return pb;
+    }
+
+    private Launched launch(Path cache, String... args) throws Exception {
+        Path log = Files.createTempFile(dir, "launcher", ".log");
+        Process p = command(cache, args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + START.toNanos();
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            Matcher m = LISTENING.matcher(Processes.read(log));
+            if (m.find()) {
+                return new Launched(p, log, Integer.parseInt(m.group(1)));
+            }
+            Thread.sleep(100);
+        }
+        Processes.stop(p);
+        throw new AssertionError("bin/ocimirror did not serve:\n" + Processes.tail(Processes.read(log)));
+    }
+
+    private static List<Path> list(Path dir, String prefix, String suffix) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix)
+                    && p.getFileName().toString().endsWith(suffix)).sorted().toList();
+        }
+    }
+
+    /** The launched server: the script execs java, so the process is the JVM itself. */
+    private record Launched(Process process, Path log, int port) implements AutoCloseable {
+        String output() {
+            return Processes.read(log);
+        }
+
+        String commandLine() throws IOException {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(process.pid()), "cmdline")), UTF_8)
+                    .replace('\0', ' ');
+        }
+
+        int get(String path) throws Exception {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        }
+
+        @Override
+        public void close() {
+            Processes.stop(process);
+        }
+    }
+}
