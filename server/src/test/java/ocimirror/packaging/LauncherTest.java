@@ -123,7 +123,7 @@ class LauncherTest {
             String cmd = off.commandLine();
             assertFalse(cmd.contains("SharedArchiveFile") || cmd.contains("nativeDir"), cmd);
             for (String flag : List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=128m",
-                    "-XX:+ExitOnOutOfMemoryError", "-XX:CompileThresholdScaling=5")) {
+                    "-XX:+ExitOnOutOfMemoryError", "-XX:CompileThresholdScaling=2")) {
                 assertTrue(cmd.contains(" " + flag + " "), flag + " in " + cmd);
             }
         }
