@@ -247,7 +247,12 @@ public final class MirrorServer implements AutoCloseable {
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("ocimirror-accept"), io);
-        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("ocimirror-io"), io);
+        // One event loop per CPU (as nginx runs one worker per core), not Netty's default of two:
+        // nothing blocks a loop here, and two loops per CPU only take turns on it, which showed
+        // as a doubled p99 for manifest GETs on one CPU (bench W2). io.netty.eventLoopThreads overrides.
+        int loops = Integer.getInteger("io.netty.eventLoopThreads", Runtime.getRuntime().availableProcessors());
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(Math.max(1, loops),
+                new DefaultThreadFactory("ocimirror-io"), io);
         Upstreams upstreams = Upstreams.none();
         Security security = null;
         MirrorMetrics metrics = new MirrorMetrics();
