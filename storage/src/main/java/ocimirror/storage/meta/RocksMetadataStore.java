@@ -335,11 +335,10 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
 
     @Override
     public Optional<TagRecord> getTag(RepoName repo, String tag) {
-        if (!Reference.Tag.isValid(tag)) {
-            return Optional.empty();
-        }
         requireOpen();
-        return hot.tag(repo, tag, k -> call(
+        // The tag's grammar is checked on a miss only: a request's tag was parsed already, and a
+        // hit is the hot path of every pull by tag.
+        return hot.tag(repo, tag, k -> !Reference.Tag.isValid(tag) ? Optional.empty() : call(
                 () -> Optional.ofNullable(db.get(tags, Keys.tag(repo, tag))).map(Codec::decodeTag)));
     }
 
