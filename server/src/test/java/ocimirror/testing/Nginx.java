@@ -1,6 +1,9 @@
 package ocimirror.testing;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +22,15 @@ public final class Nginx implements AutoCloseable {
 
     private final int frontPort;
     private final int blobsPort;
+    private final int markPort;
     private final Path accessLog;
     private final Processes.Daemon daemon;
+    private int marks;
 
-    private Nginx(int frontPort, int blobsPort, Path accessLog, Processes.Daemon daemon) {
+    private Nginx(int frontPort, int blobsPort, int markPort, Path accessLog, Processes.Daemon daemon) {
         this.frontPort = frontPort;
         this.blobsPort = blobsPort;
+        this.markPort = markPort;
         this.accessLog = accessLog;
         this.daemon = daemon;
     }
@@ -34,6 +40,7 @@ public final class Nginx implements AutoCloseable {
         Path exe = Programs.require("nginx", "nginx-light");
         int front = Programs.freePort();
         int blobs = Programs.freePort();
+        int mark = Programs.freePort();
         Files.createDirectories(prefix.resolve("tmp"));
         Path accessLog = prefix.resolve("access.log");
         String conf = """
@@ -88,6 +95,11 @@ public final class Nginx implements AutoCloseable {
                       alias ROOT/docker/registry/v2/blobs/sha256/$1/$1$2/data;
                     }
                   }
+                  server {
+                    # log() asks here first: see there
+                    listen 127.0.0.1:MARK;
+                    location / { return 204; }
+                  }
                 }
                 """
                 .replace("PREFIX", prefix.toString())
@@ -97,6 +109,7 @@ public final class Nginx implements AutoCloseable {
                 .replace("BLOBS_KEY", blobsCert.key().toString())
                 .replace("FRONT", Integer.toString(front))
                 .replace("BLOBS", Integer.toString(blobs))
+                .replace("MARK", Integer.toString(mark))
                 .replace("REGISTRY", Integer.toString(registry.port()))
                 .replace("ROOT", registry.root().toString());
         Path confFile = prefix.resolve("nginx.conf");
@@ -107,11 +120,12 @@ public final class Nginx implements AutoCloseable {
         try {
             d.awaitPort(front, Duration.ofSeconds(10));
             d.awaitPort(blobs, Duration.ofSeconds(10));
+            d.awaitPort(mark, Duration.ofSeconds(10));
         } catch (AssertionError e) {
             Path err = prefix.resolve("error.log");
             throw new AssertionError(e.getMessage() + (Files.exists(err) ? Files.readString(err) : ""), e);
         }
-        return new Nginx(front, blobs, accessLog, d);
+        return new Nginx(front, blobs, mark, accessLog, d);
     }
 
     public int frontPort() {
@@ -122,9 +136,36 @@ public final class Nginx implements AutoCloseable {
         return blobsPort;
     }
 
-    /** Access-log lines so far (nginx writes each line when the request ends). */
-    public List<String> log() throws IOException {
-        return Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
+    /**
+     * Access-log lines of every request answered so far. nginx writes a line after the
+     * response has gone out, so a client can see its answer before the line exists; one
+     * worker handles requests in order, so once a later marker request's line is there,
+     * so are the lines of every request answered before it.
+     */
+    public synchronized List<String> log() throws IOException {
+        String marker = "/__mark/" + (++marks);
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), markPort)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET " + marker + " HTTP/1.1\r\nHost: mark\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            s.getInputStream().readAllBytes();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            List<String> lines = Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
+            if (lines.stream().anyMatch(l -> l.contains(" " + marker + " "))) {
+                return lines.stream().filter(l -> !l.contains(" /__mark/")).toList();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("nginx did not log " + marker + " within 10 s");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+        }
     }
 
     @Override
