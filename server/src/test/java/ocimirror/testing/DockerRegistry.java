@@ -1,6 +1,8 @@
 package ocimirror.testing;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +26,7 @@ public final class DockerRegistry implements AutoCloseable {
     private final Path root;
     private final int port;
     private final boolean tls;
+    private int marks;
     private final List<String> command;
     private final Processes processes;
     private Processes.Daemon daemon;
@@ -177,9 +180,66 @@ public final class DockerRegistry implements AutoCloseable {
                 .resolve("data");
     }
 
-    /** Every log line so far (access log and application log, across restarts). */
+    /**
+     * Every log line so far (access log and application log, across restarts). distribution
+     * writes a request's access line after the answer has gone out, so a client can see its
+     * answer first: while the registry runs, a marker request goes first and its line is awaited
+     * (up to 5 s), which leaves the lines of requests answered earlier time to be written.
+     */
     public List<String> log() {
-        return Processes.read(logFile()).lines().toList();
+        String marker = markRequest();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (true) {
+            List<String> lines = Processes.read(logFile()).lines().toList();
+            if (marker == null || lines.stream().anyMatch(l -> l.contains(marker)) || System.nanoTime() > deadline) {
+                return marker == null ? lines : lines.stream().filter(l -> !l.contains("/v2/ocimirror-mark/")).toList();
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return lines;
+            }
+        }
+    }
+
+    /** Sends {@code GET /v2/ocimirror-mark/N/tags/list}; null if the registry is not running. */
+    private synchronized String markRequest() {
+        if (daemon == null || !daemon.isAlive()) {
+            return null;
+        }
+        String path = "/v2/ocimirror-mark/" + (++marks) + "/tags/list";
+        try (java.net.Socket s = tls ? TrustAll.socket(port) : new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(5_000);
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + hostPort()
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getInputStream().readAllBytes();
+            return path;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            return null;
+        }
+    }
+
+    /** A TLS client socket that trusts any certificate: only for the marker above. */
+    private static final class TrustAll implements javax.net.ssl.X509TrustManager {
+        static java.net.Socket socket(int port) throws IOException, java.security.GeneralSecurityException {
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, new javax.net.ssl.TrustManager[] {new TrustAll()}, null);
+            return ctx.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port);
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+            return new java.security.cert.X509Certificate[0];
+        }
     }
 
     private Path logFile() {
