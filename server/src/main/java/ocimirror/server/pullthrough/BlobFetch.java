@@ -69,6 +69,7 @@ public final class BlobFetch {
     private volatile Throwable failure;
     private volatile boolean cancelled;
     private volatile CompletableFuture<Long> transfer;
+    private volatile CompletableFuture<Void> ingestCreated;
 
     private record Waiter(long seen, CompletableFuture<Void> future) {
     }
@@ -162,24 +163,28 @@ public final class BlobFetch {
                 + (failure == null ? "" : ": " + failure.getMessage()));
     }
 
-    /** Starts the download: the ingest file is created on the storage executor, then the request goes out. */
+    /**
+     * Starts the download: the request goes out at once while the ingest file is created on the
+     * storage executor (a hop there first cost the time to first byte a thread switch and a file
+     * creation); the body's first bytes are written after the file exists, and {@link #started()}
+     * waits for it too, so a reader always finds the file.
+     */
     void start(UpstreamClient client, RepoName upstreamRepo) {
-        serial(() -> {
+        CompletableFuture<Void> created = serial(() -> {
             writer = blobs.newWriter(digest.algorithm());
             ingestPath = writer.ingestPath();
-        }).whenComplete((v, e) -> {
+        });
+        ingestCreated = created;
+        created.whenComplete((v, e) -> {
             if (e != null) {
                 fail(e);
-            } else if (cancelled) {
-                fail(new CancellationException("the mirror is shutting down"));
-            } else {
-                CompletableFuture<Long> t = client.fetchBlob(upstreamRepo, digest, new Sink());
-                transfer = t;
-                if (cancelled) {
-                    t.cancel(false);
-                }
             }
         });
+        CompletableFuture<Long> t = client.fetchBlob(upstreamRepo, digest, new Sink());
+        transfer = t;
+        if (cancelled || failure != null) {
+            t.cancel(false);
+        }
     }
 
     /** Abandons the download (shutdown). */
@@ -195,8 +200,8 @@ public final class BlobFetch {
         @Override
         public CompletionStage<Void> onStart(long length) {
             contentLength = length;
-            started.complete(length);
-            return CompletableFuture.completedFuture(null);
+            // Usually created already (it ran while the upstream answered): then this completes here.
+            return ingestCreated.thenRun(() -> started.complete(length));
         }
 
         @Override
@@ -246,6 +251,10 @@ public final class BlobFetch {
             log.debug("download of {} abandoned: {}", digest, cause.toString());
         } else {
             log.info("download of {} abandoned: {}", digest, cause.toString());
+        }
+        CompletableFuture<Long> t = transfer;
+        if (t != null) {
+            t.cancel(false); // no-op once the transfer is over; stops it if the ingest file failed
         }
         serial(() -> {
             if (writer != null) {

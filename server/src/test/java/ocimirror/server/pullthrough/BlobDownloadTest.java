@@ -179,6 +179,39 @@ class BlobDownloadTest {
         assertEquals(OciError.UNAVAILABLE, ociError(service.blob(target, digest)));
     }
 
+    @Test
+    void anIngestFileThatCannotBeCreatedFailsTheRequestAndStopsTheTransferStartedBesideIt() throws Exception {
+        byte[] body = random(20_000, 6);
+        Digest digest = Digest.sha256(body);
+        Path ingest = dir.resolve("ingest");
+        try (Stream<Path> files = Files.list(ingest)) {
+            assertTrue(files.findAny().isEmpty());
+        }
+        Files.delete(ingest);
+        Files.writeString(ingest, "not a directory"); // every new ingest file fails
+
+        CompletableFuture<BlobSource> request = service.blob(target, digest);
+        ScriptedUpstream.Transfer t = upstream.nextTransfer(); // the request went out beside the creation
+        ExecutionException e = assertThrows(ExecutionException.class, () -> request.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(IOException.class, rootCause(e), "the cause is the file system's: " + e);
+        assertTrue(t.cancelled(), "the upstream transfer was stopped");
+        awaitTrue(() -> service.inflight().get(digest) == null, "the failed download left the in-flight map");
+
+        Files.delete(ingest);
+        Files.createDirectory(ingest);
+        BlobFetch again = downloading(service.blob(target, digest), upstream.nextTransfer(), body.length);
+        fetchTransfer().sendAll(body, 3);
+        assertEquals(digest, again.committed().get(5, TimeUnit.SECONDS).digest());
+        assertArrayEquals(body, Files.readAllBytes(storage.blobs().stat(digest).orElseThrow().path()));
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
     // --- helpers ---
 
     private ScriptedUpstream.Transfer current;

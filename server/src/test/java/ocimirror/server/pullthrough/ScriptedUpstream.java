@@ -132,6 +132,11 @@ public final class ScriptedUpstream implements UpstreamClient {
             });
         }
 
+        /** Whether the mirror cancelled the transfer. */
+        public boolean cancelled() {
+            return result.isCancelled();
+        }
+
         /** The response headers: a 200 declaring {@code length} bytes. */
         public Transfer start(long length) {
             sink.onStart(length).toCompletableFuture().join();
