@@ -198,10 +198,21 @@ public final class CacheMaintenance implements AutoCloseable {
             if (created) {
                 log.info("pinned {}", pin);
             }
-            CompletableFuture<Void> refreshed = refresher == null || closed
-                    ? CompletableFuture.completedFuture(null) : refresher.refresh(List.of(pin));
-            return new PinAdded(pin, created, refreshed);
+            return new PinAdded(pin, created, refreshNow(pin));
         });
+    }
+
+    // The pin is stored whatever happens here: a fetch that cannot start now is the schedule's to retry.
+    private CompletableFuture<Void> refreshNow(PinnedImage pin) {
+        if (refresher == null || closed) {
+            return CompletableFuture.completedFuture(null);
+        }
+        try {
+            return refresher.refresh(List.of(pin));
+        } catch (RuntimeException e) {
+            log.warn("pinned image {} not fetched now (the next refresh retries): {}", pin.image(), e.toString());
+            return CompletableFuture.completedFuture(null);
+        }
     }
 
     /**
