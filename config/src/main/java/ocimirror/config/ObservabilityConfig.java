@@ -10,7 +10,7 @@ import java.util.Objects;
  * <pre>
  * metrics:
  *   public: true                  # GET /metrics on the main listener without client credentials
- *   adminListen: 127.0.0.1:9090   # also /metrics, /healthz, /readyz there, plain HTTP; absent: no admin listener
+ *   adminListen: 127.0.0.1:9090   # /metrics, /healthz, /readyz and /admin/pins there, plain HTTP; absent: none
  *   cacheSizeInterval: 5m         # how often blobs/ is measured for ocimirror_cache_size_bytes
  * log:
  *   format: text                  # text | json; the environment's OCIMIRROR_LOG_FORMAT wins
@@ -38,7 +38,7 @@ public record ObservabilityConfig(Metrics metrics, Log log) {
     /**
      * @param publicMetrics     serve {@code /metrics} on the main listener to clients without credentials
      *                          when client authentication is on ({@code metrics.public})
-     * @param adminListen       a second, plain-HTTP listener for the metrics and probes only; null: none
+     * @param adminListen       a second, plain-HTTP listener for the metrics, probes and admin API only; null: none
      * @param cacheSizeInterval how often the size of {@code blobs/} is measured (a walk of the directory)
      */
     public record Metrics(boolean publicMetrics, MirrorConfig.Listen adminListen, Duration cacheSizeInterval) {

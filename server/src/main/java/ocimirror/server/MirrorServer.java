@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.auth.HtpasswdAuthenticator;
 import ocimirror.server.http.OpsEndpoints;
+import ocimirror.server.http.PinEndpoints;
 import ocimirror.server.metrics.CacheSizeProbe;
 import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.server.metrics.Observability;
@@ -292,10 +293,11 @@ public final class MirrorServer implements AutoCloseable {
             if (metricsConfig.adminListen() != null) {
                 admin = new ServerBootstrap().group(boss, workers).channel(channelType)
                         .childOption(ChannelOption.TCP_NODELAY, true)
-                        .childHandler(new AdminChannelInitializer(new OpsEndpoints(obs)))
+                        .childHandler(new AdminChannelInitializer(new OpsEndpoints(obs), new PinEndpoints(cache)))
                         .bind(metricsConfig.adminListen().host(), metricsConfig.adminListen().port())
                         .sync().channel();
-                log.info("admin listener (/metrics, /healthz, /readyz; plain HTTP) on {}", admin.localAddress());
+                log.info("admin listener (/metrics, /healthz, /readyz, /admin/pins; plain HTTP) on {}",
+                        admin.localAddress());
             }
             log.info("registry listening on {} ({}, {} transport, data in {})", channel.localAddress(),
                     security.scheme(), epoll ? "epoll" : "nio", config.dataDir().toAbsolutePath());

@@ -16,6 +16,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import ocimirror.config.CacheConfig;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -40,7 +41,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Garbage collection</b> of hosted repositories every {@code gc.interval}.</li>
  *   <li><b>Pins</b> (from {@code cache.pins} and {@code ocimirror pin add}): protected from
  *       eviction, and refreshed every {@link #PIN_CHECK} through the pull-through service, which
- *       goes upstream only when the tag's TTL has passed.</li>
+ *       goes upstream only when the tag's TTL has passed. {@link #addPin} and {@link #removePin}
+ *       (the admin API) change the stored pins while the server runs; the evictor and the
+ *       refresher see the change at their next pass, and an added pin is fetched at once.</li>
  * </ul>
  * {@link #addEvictionListener} connects metrics. Thread-safe.
  */
@@ -56,7 +59,8 @@ public final class CacheMaintenance implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Evictor evictor;
     private final HostedGc gc;
-    private final List<PinnedImage> pins;
+    private final UpstreamRouter router;
+    private final LivePins pins;
     private final PinRefresher refresher;
     private final AtomicBoolean evictionQueued = new AtomicBoolean();
     private final Object evicting = new Object();
@@ -64,12 +68,13 @@ public final class CacheMaintenance implements AutoCloseable {
     private volatile boolean closed;
 
     private CacheMaintenance(Storage storage, Executor executor, CacheConfig cache, Evictor evictor, HostedGc gc,
-                             List<PinnedImage> pins, PinRefresher refresher) {
+                             UpstreamRouter router, LivePins pins, PinRefresher refresher) {
         this.storage = storage;
         this.executor = executor;
         this.cache = cache;
         this.evictor = evictor;
         this.gc = gc;
+        this.router = router;
         this.pins = pins;
         this.refresher = refresher;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("ocimirror-cache", true));
@@ -85,15 +90,16 @@ public final class CacheMaintenance implements AutoCloseable {
                                          RegistryService service) {
         requireNonNull(config, "config");
         CacheRepos repos = new CacheRepos(config.upstreams());
-        List<PinnedImage> pins = resolvePins(config, storage, router);
+        LivePins pins = new LivePins(new LinkedHashSet<>(config.cache().pins()), resolvePins(config, storage, router));
+        // A supplier over the live set: each eviction pass protects the pins in force when it starts.
         Evictor evictor = new Evictor(storage.index(), storage.blobs(), clock, repos,
-                () -> PinnedSet.resolve(pins.stream().map(PinnedImage::pin).toList(), storage.metadata(),
-                        storage.blobs()));
+                () -> pinnedDigests(pins, storage));
         Duration grace = config.gc().gracePeriod();
         HostedGc gc = new HostedGc(storage.metadata(), storage.index(), storage.blobs(), clock, grace, repos::hosted,
                 (repo, digest) -> service.checkedWithin(repo, digest, grace));
         PinRefresher refresher = pullThrough == null ? null : new PinRefresher(pullThrough, executor);
-        CacheMaintenance m = new CacheMaintenance(storage, executor, config.cache(), evictor, gc, pins, refresher);
+        CacheMaintenance m = new CacheMaintenance(storage, executor, config.cache(), evictor, gc, router, pins,
+                refresher);
         m.schedule(config);
         return m;
     }
@@ -131,7 +137,7 @@ public final class CacheMaintenance implements AutoCloseable {
             long every = config.gc().interval().toMillis();
             scheduler.scheduleWithFixedDelay(() -> collectNow(), every, every, TimeUnit.MILLISECONDS);
         }
-        if (refresher != null && !pins.isEmpty()) {
+        if (refresher != null) { // even with no pins yet: the admin API may add some
             scheduler.scheduleWithFixedDelay(() -> refreshPinsNow(), 0, PIN_CHECK.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -146,9 +152,94 @@ public final class CacheMaintenance implements AutoCloseable {
         return storage.index().blobBytes();
     }
 
-    /** The pins in force (configuration and {@code ocimirror pin add}), as resolved at start. */
+    /** The pins in force now: the configuration's first, then the stored ones (a snapshot). */
     public List<PinnedImage> pins() {
-        return pins;
+        return pins.current();
+    }
+
+    /** Whether {@code image}, as written, is pinned by {@code cache.pins} (which the admin API cannot remove). */
+    public boolean pinnedByConfig(String image) {
+        return pins.fromConfig(image);
+    }
+
+    /**
+     * What {@link #addPin} did.
+     *
+     * @param pin       the pin, routed
+     * @param created   false if it was pinned already (stored, or in {@code cache.pins})
+     * @param refreshed completes when the image is whole in the cache, or its fetch failed (logged);
+     *                  never exceptionally
+     */
+    public record PinAdded(PinnedImage pin, boolean created, CompletableFuture<Void> refreshed) {
+    }
+
+    /** What {@link #removePin} did. */
+    public enum PinRemoval {
+        /** Removed from the store and from force. */
+        REMOVED,
+        /** Not a stored pin (nothing changed). */
+        NOT_PINNED,
+        /** In {@code cache.pins}: only an edit of the configuration file (and a restart) removes it. */
+        IN_CONFIG
+    }
+
+    /**
+     * Pins {@code image} while the server runs: stores it in the data directory (on the storage
+     * executor), puts it in force for the evictor and the refresher, and starts fetching it at once.
+     * Pinning what is pinned already refreshes it all the same.
+     *
+     * @return completes once stored; the fetch goes on after ({@link PinAdded#refreshed})
+     * @throws IllegalArgumentException at once, naming what is wrong, when {@code image} is no image
+     *                                  reference or no upstream or hosted namespace serves it
+     */
+    public CompletableFuture<PinAdded> addPin(String image) {
+        PinnedImage pin = PinnedImage.resolve(image, router);
+        return onStorage(() -> pins.add(pin, storage.index())).thenApply(created -> {
+            if (created) {
+                log.info("pinned {}", pin);
+            }
+            return new PinAdded(pin, created, refreshNow(pin));
+        });
+    }
+
+    // The pin is stored whatever happens here: a fetch that cannot start now is the schedule's to retry.
+    private CompletableFuture<Void> refreshNow(PinnedImage pin) {
+        if (refresher == null || closed) {
+            return CompletableFuture.completedFuture(null);
+        }
+        try {
+            return refresher.refresh(List.of(pin));
+        } catch (RuntimeException e) {
+            log.warn("pinned image {} not fetched now (the next refresh retries): {}", pin.image(), e.toString());
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+
+    /**
+     * Unpins {@code image} (as it was added) while the server runs. What it kept cached becomes
+     * evictable like anything else; nothing is deleted now.
+     */
+    public CompletableFuture<PinRemoval> removePin(String image) {
+        if (pins.fromConfig(image)) {
+            return CompletableFuture.completedFuture(PinRemoval.IN_CONFIG);
+        }
+        return onStorage(() -> pins.remove(image, storage.index())).thenApply(removed -> {
+            if (removed) {
+                log.info("unpinned {}", image);
+            }
+            return removed ? PinRemoval.REMOVED : PinRemoval.NOT_PINNED;
+        });
+    }
+
+    private <T> CompletableFuture<T> onStorage(Supplier<T> task) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new RejectedExecutionException("the server is stopping"));
+        }
+        try {
+            return CompletableFuture.supplyAsync(task, executor);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** Runs an eviction pass now if the total is above the high watermark (tests, and the schedule). */
@@ -178,7 +269,7 @@ public final class CacheMaintenance implements AutoCloseable {
 
     /** Refreshes every pinned image now; completes when they are whole (failures are logged). */
     public CompletableFuture<Void> refreshPinsNow() {
-        return refresher == null ? CompletableFuture.completedFuture(null) : refresher.refresh(pins);
+        return refresher == null ? CompletableFuture.completedFuture(null) : refresher.refresh(pins.current());
     }
 
     private void requestEviction() {
@@ -224,6 +315,11 @@ public final class CacheMaintenance implements AutoCloseable {
 
     /** The digests eviction keeps for the pins now (tests). */
     Set<Digest> pinnedDigests() {
-        return PinnedSet.resolve(pins.stream().map(PinnedImage::pin).toList(), storage.metadata(), storage.blobs());
+        return pinnedDigests(pins, storage);
+    }
+
+    private static Set<Digest> pinnedDigests(LivePins pins, Storage storage) {
+        return PinnedSet.resolve(pins.current().stream().map(PinnedImage::pin).toList(), storage.metadata(),
+                storage.blobs());
     }
 }

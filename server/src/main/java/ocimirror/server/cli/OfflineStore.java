@@ -59,8 +59,13 @@ final class OfflineStore {
     }
 
     static Storage open(MirrorConfig cfg) throws Unavailable {
+        return open(cfg, " (is the server running? stop it first)");
+    }
+
+    /** As {@link #open(MirrorConfig)}; {@code whatToDo} follows "in use" when a server holds the lock. */
+    static Storage open(MirrorConfig cfg, String whatToDo) throws Unavailable {
         try {
-            return openOffline(cfg, " (is the server running? stop it first)");
+            return openOffline(cfg, whatToDo);
         } catch (IOException e) {
             if (e instanceof InUse) {
                 throw new Unavailable(e.getMessage() + ": " + e.getCause().getMessage(), e);

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
@@ -20,7 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin listener's only handler: {@link OpsEndpoints} and 404 for everything else, behind an
+ * The admin listener's only handler: {@link OpsEndpoints}, {@link PinEndpoints} (when given) and
+ * 404 for everything else, behind an
  * aggregator (requests here have no body worth streaming). One request at a time per connection:
  * reading pauses until the response is written.
  */
@@ -28,11 +30,17 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
 
     private final OpsEndpoints ops;
+    private final PinEndpoints pins;
     private final OciRouteParser parser;
     private final ErrorResponses errors;
 
-    public AdminHandler(OpsEndpoints ops, OciRouteParser parser, ErrorResponses errors) {
+    /**
+     * @param pins   the admin API's pins, or null (404 then)
+     * @param parser {@link OciRouteParser#admin()}: the main listener's knows no admin paths
+     */
+    public AdminHandler(OpsEndpoints ops, PinEndpoints pins, OciRouteParser parser, ErrorResponses errors) {
         this.ops = requireNonNull(ops, "ops");
+        this.pins = pins;
         this.parser = requireNonNull(parser, "parser");
         this.errors = requireNonNull(errors, "errors");
     }
@@ -71,16 +79,19 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         });
     }
 
-    private java.util.concurrent.CompletableFuture<FullHttpResponse> answer(FullHttpRequest request) {
+    private CompletableFuture<FullHttpResponse> answer(FullHttpRequest request) {
         try {
             OciRoute route = parser.parse(request.uri());
             if (OpsEndpoints.handles(route)) {
                 return ops.answer(route, request.method());
             }
-            return java.util.concurrent.CompletableFuture.failedFuture(OciError.NOT_FOUND.exception(
-                    "the admin listener serves /metrics, /healthz and /readyz only"));
+            if (pins != null && PinEndpoints.handles(route)) {
+                return pins.answer(route, request.method());
+            }
+            return CompletableFuture.failedFuture(OciError.NOT_FOUND.exception(
+                    "the admin listener serves /metrics, /healthz, /readyz and /admin/pins only"));
         } catch (RuntimeException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(e);
+            return CompletableFuture.failedFuture(e);
         }
     }
 

@@ -44,6 +44,14 @@ final class Responses {
         return full(status, new byte[0], null);
     }
 
+    /** {@code 204 No Content}: no body and, as RFC 9110 asks, no Content-Length either. */
+    static FullHttpResponse noContent() {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT,
+                Unpooled.EMPTY_BUFFER);
+        r.headers().set(API_VERSION, API_VERSION_VALUE);
+        return r;
+    }
+
     /**
      * A response to {@code HEAD}: the headers of the GET, Content-Length included, no body.
      * The server codec knows the request was HEAD and sends no content either way.

@@ -12,12 +12,14 @@ import io.netty.handler.timeout.IdleStateHandler;
 import ocimirror.server.http.AdminHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.OpsEndpoints;
+import ocimirror.server.http.PinEndpoints;
 import ocimirror.server.route.OciRouteParser;
 
 /**
  * The admin listener ({@code metrics.adminListen}): plain HTTP, no client authentication, only
- * {@code /metrics}, {@code /healthz} and {@code /readyz}. Meant for a loopback or cluster-internal
- * address, where Prometheus and the kubelet reach it without the main listener's TLS and credentials.
+ * {@code /metrics}, {@code /healthz}, {@code /readyz} and the admin API ({@code /admin/pins}).
+ * Meant for a loopback or cluster-internal address, where Prometheus and the kubelet reach it
+ * without the main listener's TLS and credentials; whoever reaches it can pin and unpin.
  * Pipeline: codec → keep-alive → idle timeout (60 s) → aggregator (small: these requests have no body) → admin handler.
  */
 public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -25,11 +27,14 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
     private static final int IDLE_SECONDS = 60;
 
     private final OpsEndpoints ops;
-    private final OciRouteParser parser = new OciRouteParser();
+    private final PinEndpoints pins;
+    private final OciRouteParser parser = OciRouteParser.admin();
     private final ErrorResponses errors = new ErrorResponses();
 
-    public AdminChannelInitializer(OpsEndpoints ops) {
+    /** @param pins the admin API's pins, or null (404 then) */
+    public AdminChannelInitializer(OpsEndpoints ops, PinEndpoints pins) {
         this.ops = requireNonNull(ops, "ops");
+        this.pins = pins;
     }
 
     @Override
@@ -45,6 +50,6 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
             }
         });
         p.addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST));
-        p.addLast("admin", new AdminHandler(ops, parser, errors));
+        p.addLast("admin", new AdminHandler(ops, pins, parser, errors));
     }
 }

@@ -86,6 +86,21 @@ public sealed interface OciRoute {
     record Readyz() implements OciRoute {
     }
 
+    /** {@code /admin/pins}: the pins in force (admin listener only; see {@link OpsPaths}). */
+    record AdminPins() implements OciRoute {
+    }
+
+    /**
+     * {@code /admin/pins/<image>}: one pin (admin listener only). {@code image} is an image
+     * reference as {@code cache.pins} takes it ({@code docker.io/library/alpine:3.20}), checked
+     * for syntax, not yet routed.
+     */
+    record AdminPin(String image) implements OciRoute {
+        public AdminPin {
+            Objects.requireNonNull(image, "image");
+        }
+    }
+
     /** Any other path: answered with 404 {@code NOT_FOUND}. */
     record NotFound(String path) implements OciRoute {
     }

@@ -13,7 +13,8 @@ import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
 
 /**
- * Parses a request URI into an {@link OciRoute}. Pure and stateless.
+ * Parses a request URI into an {@link OciRoute}. Pure and immutable: one parser per listener kind,
+ * since only the admin listener's ({@link #admin()}) knows the admin API's paths.
  *
  * <p>Repository names contain slashes, so the path is read from its end: the last one or two
  * segments say which endpoint it is ({@code manifests/<ref>}, {@code blobs/<digest>},
@@ -46,7 +47,20 @@ public final class OciRouteParser {
     private static final int MAX_NS = 261;
     private static final Pattern UUID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
+    private final boolean admin;
+
+    /** The main listener's parser: {@code /admin/} paths are {@link OciRoute.NotFound}. */
     public OciRouteParser() {
+        this(false);
+    }
+
+    private OciRouteParser(boolean admin) {
+        this.admin = admin;
+    }
+
+    /** The admin listener's parser: {@code /admin/pins[/<image>]} are routes too. */
+    public static OciRouteParser admin() {
+        return new OciRouteParser(true);
     }
 
     /**
@@ -99,7 +113,7 @@ public final class OciRouteParser {
     }
 
     private OciRoute route(String path, Map<String, String> query) {
-        OciRoute ops = OpsPaths.route(path);
+        OciRoute ops = OpsPaths.route(path, admin);
         if (ops != null) {
             return ops;
         }
