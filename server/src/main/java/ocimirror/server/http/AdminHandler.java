@@ -56,7 +56,7 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         }
         ctx.channel().config().setAutoRead(false);
         var loop = ctx.executor();
-        var answer = answer(request);
+        var answer = answer(request, fromLoopback(ctx));
         answer.whenComplete((response, failure) -> {
             try {
                 loop.execute(() -> {
@@ -79,14 +79,24 @@ public final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequ
         });
     }
 
-    private CompletableFuture<FullHttpResponse> answer(FullHttpRequest request) {
+    /**
+     * Whether the client is on this host: the admin listener has no credentials, so pins change
+     * only from here (a shell on the node or in the pod, {@code kubectl exec} or
+     * {@code kubectl port-forward}); reads are open to whoever reaches the listener (Prometheus).
+     */
+    private static boolean fromLoopback(ChannelHandlerContext ctx) {
+        return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                && a.getAddress().isLoopbackAddress();
+    }
+
+    private CompletableFuture<FullHttpResponse> answer(FullHttpRequest request, boolean mayChange) {
         try {
             OciRoute route = parser.parse(request.uri());
             if (OpsEndpoints.handles(route)) {
                 return ops.answer(route, request.method());
             }
             if (pins != null && PinEndpoints.handles(route)) {
-                return pins.answer(route, request.method());
+                return pins.answer(route, request.method(), mayChange);
             }
             return CompletableFuture.failedFuture(OciError.NOT_FOUND.exception(
                     "the admin listener serves /metrics, /healthz, /readyz and /admin/pins only"));

@@ -28,6 +28,8 @@ import ocimirror.storage.oci.OciError;
  *   <li>{@code DELETE /admin/pins/<image>}: 204, 404 if it is not pinned, 403 {@code DENIED} for a
  *       pin of {@code cache.pins} (only the configuration file removes it).</li>
  * </ul>
+ * {@code PUT} and {@code DELETE} are refused (403 {@code DENIED}) unless the caller allows them:
+ * the admin listener does for loopback clients only.
  * Answers are futures of whole responses, as {@link OpsEndpoints}'; the store is written on the
  * storage executor by {@link CacheMaintenance}, never on the caller's event loop.
  */
@@ -47,8 +49,13 @@ public final class PinEndpoints {
         return route instanceof OciRoute.AdminPins || route instanceof OciRoute.AdminPin;
     }
 
-    /** The response to {@code method} on {@code route} (one that {@link #handles}). */
-    public CompletableFuture<FullHttpResponse> answer(OciRoute route, HttpMethod method) {
+    /**
+     * The response to {@code method} on {@code route} (one that {@link #handles}).
+     *
+     * @param mayChange whether the client may add or remove pins (the admin listener allows it to
+     *                  loopback clients only); reads are always answered
+     */
+    public CompletableFuture<FullHttpResponse> answer(OciRoute route, HttpMethod method, boolean mayChange) {
         boolean read = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
         boolean head = HttpMethod.HEAD.equals(method);
         if (route instanceof OciRoute.AdminPins) {
@@ -66,6 +73,12 @@ public final class PinEndpoints {
             return CompletableFuture.failedFuture(OciError.NOT_FOUND.exception(null));
         }
         String image = one.image();
+        boolean change = HttpMethod.PUT.equals(method) || HttpMethod.DELETE.equals(method);
+        if (change && !mayChange) {
+            return CompletableFuture.failedFuture(OciError.DENIED.exception("pins change only from this host"
+                    + " (the admin listener has no credentials): run ocimirror pin --server on it, or go through"
+                    + " kubectl exec or kubectl port-forward"));
+        }
         if (read) {
             List<PinnedImage> pins = cache.pins();
             return pins.stream().anyMatch(p -> p.image().equals(image))

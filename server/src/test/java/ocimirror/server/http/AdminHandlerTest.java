@@ -3,10 +3,14 @@ package ocimirror.server.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -64,8 +68,21 @@ class AdminHandlerTest {
                 new UpstreamRouter(config.upstreams(), config.hosted()), null, service);
         metrics = new MirrorMetrics();
         Observability obs = new Observability(metrics, new Readiness(storage.metadata(), dir, DIRECT, clock), true);
-        ch = new EmbeddedChannel(new AdminHandler(new OpsEndpoints(obs), new PinEndpoints(cache),
-                OciRouteParser.admin(), new ErrorResponses()));
+        handler = () -> new AdminHandler(new OpsEndpoints(obs), new PinEndpoints(cache), OciRouteParser.admin(),
+                new ErrorResponses());
+        ch = client(InetAddress.getLoopbackAddress());
+    }
+
+    java.util.function.Supplier<AdminHandler> handler;
+
+    /** A channel whose peer is {@code address} (an EmbeddedChannel's own peer is no IP address). */
+    private EmbeddedChannel client(InetAddress address) {
+        return new EmbeddedChannel(handler.get()) {
+            @Override
+            protected SocketAddress remoteAddress0() {
+                return new InetSocketAddress(address, 40000);
+            }
+        };
     }
 
     @AfterEach
@@ -117,6 +134,24 @@ class AdminHandlerTest {
 
         assertEquals(404, send(HttpMethod.GET, "/v2/").status(), "no registry here");
         assertEquals(List.of(CONFIG_PIN), cache.pins().stream().map(p -> p.image()).toList());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
+    void onlyAClientOnThisHostChangesPinsAnyClientReadsThem() throws Exception {
+        ch = client(InetAddress.getByAddress(new byte[] {10, 1, 2, 3}));
+        Reply add = send(HttpMethod.PUT, "/admin/pins/alpine:3.20");
+        assertEquals(403, add.status());
+        assertEquals("DENIED", add.code());
+        assertTrue(add.body().contains("from this host"), add.body());
+        assertEquals(403, send(HttpMethod.DELETE, "/admin/pins/" + CONFIG_PIN).status());
+        assertEquals(200, send(HttpMethod.GET, "/admin/pins").status());
+        assertEquals(200, send(HttpMethod.GET, "/metrics").status());
+        assertEquals(List.of(CONFIG_PIN), cache.pins().stream().map(p -> p.image()).toList(), "nothing changed");
+        assertFalse(ch.finishAndReleaseAll());
+
+        ch = client(InetAddress.getByName("::1"));
+        assertEquals(201, send(HttpMethod.PUT, "/admin/pins/alpine:3.20").status(), "IPv6 loopback is this host");
         assertFalse(ch.finishAndReleaseAll());
     }
 
