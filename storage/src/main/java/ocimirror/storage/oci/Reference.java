@@ -1,7 +1,5 @@
 package ocimirror.storage.oci;
 
-import java.util.regex.Pattern;
-
 /** What follows {@code /manifests/}: a tag or a digest. */
 public sealed interface Reference permits Reference.Tag, Reference.ByDigest {
 
@@ -14,7 +12,6 @@ public sealed interface Reference permits Reference.Tag, Reference.ByDigest {
     }
 
     record Tag(String name) implements Reference {
-        private static final Pattern GRAMMAR = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
 
         public Tag {
             if (!isValid(name)) {
@@ -23,8 +20,26 @@ public sealed interface Reference permits Reference.Tag, Reference.ByDigest {
             }
         }
 
+        /** {@code [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}}, scanned by hand (no matcher per request). */
         public static boolean isValid(String name) {
-            return name != null && GRAMMAR.matcher(name).matches();
+            if (name == null || name.isEmpty() || name.length() > 128) {
+                return false;
+            }
+            char first = name.charAt(0);
+            if (!isWordChar(first)) {
+                return false;
+            }
+            for (int i = 1; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (!isWordChar(c) && c != '.' && c != '-') {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean isWordChar(char c) {
+            return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_';
         }
 
         @Override

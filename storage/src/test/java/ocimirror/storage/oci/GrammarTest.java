@@ -117,4 +117,33 @@ class GrammarTest {
         assertEquals(OciError.DIGEST_INVALID,
                 assertThrows(OciException.class, () -> Reference.parse("sha256:../../etc")).error());
     }
+
+    /** The spec's grammars as regexes: the hand-written scanners must agree with them on every input. */
+    private static final java.util.regex.Pattern REPO_SPEC = java.util.regex.Pattern.compile(
+            "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*");
+    private static final java.util.regex.Pattern TAG_SPEC = java.util.regex.Pattern.compile(
+            "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
+
+    @Test
+    void theScannersAgreeWithTheSpecsRegexesOnRandomInput() {
+        java.util.Random random = new java.util.Random(42);
+        String alphabet = "ab09._-/_-.A:Z ";
+        int repoValid = 0;
+        int tagValid = 0;
+        for (int n = 0; n < 200_000; n++) {
+            StringBuilder b = new StringBuilder();
+            int len = random.nextInt(12);
+            for (int i = 0; i < len; i++) {
+                b.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            }
+            String s = b.toString();
+            boolean repo = !s.isEmpty() && REPO_SPEC.matcher(s).matches();
+            assertEquals(repo, RepoName.isValid(s), () -> "repository name '" + s + "'");
+            boolean tag = TAG_SPEC.matcher(s).matches();
+            assertEquals(tag, Reference.Tag.isValid(s), () -> "tag '" + s + "'");
+            repoValid += repo ? 1 : 0;
+            tagValid += tag ? 1 : 0;
+        }
+        assertTrue(repoValid > 1000 && tagValid > 1000, "the input reaches both sides: " + repoValid + ", " + tagValid);
+    }
 }
