@@ -1,7 +1,6 @@
 package ocimirror.server.access;
 
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -12,7 +11,8 @@ import org.slf4j.event.Level;
  * metrics scrapes and health probes at DEBUG: a probe every few seconds would drown the rest).
  * The message is the fields as {@code key=value} (logfmt, values with spaces or quotes quoted);
  * the same fields are in the MDC while the line is logged, which is where the JSON format puts them
- * ({@code "mdc": {"status": "200", ...}}).
+ * ({@code "mdc": {"status": "200", ...}}), unless the output is the built-in text pattern, which
+ * does not show the MDC (filling it was a fifth of a manifest GET's garbage).
  *
  * <p>Fields: {@code method}, {@code path} (without the query), {@code route} (kind), {@code status}
  * (499: the client left before a response), {@code bytes} (body bytes written), {@code duration_ms}
@@ -27,13 +27,16 @@ public final class AccessLog {
             "upstream", "cache", "request_id", "client");
 
     private final Logger log;
+    private final boolean fieldsInMdc;
 
+    /** The access log as logging is set up now: {@link LogSetup#apply} comes first. */
     public AccessLog() {
-        this(LoggerFactory.getLogger(LOGGER));
+        this(LoggerFactory.getLogger(LOGGER), LogSetup.accessFieldsInMdc());
     }
 
-    AccessLog(Logger log) {
+    AccessLog(Logger log, boolean fieldsInMdc) {
         this.log = log;
+        this.fieldsInMdc = fieldsInMdc;
     }
 
     /** Logs {@code r}, finished after {@code nanos}; {@code aborted}: its response did not end. */
@@ -42,33 +45,35 @@ public final class AccessLog {
         if (!log.isEnabledForLevel(level)) {
             return;
         }
-        Map<String, String> fields = new java.util.LinkedHashMap<>();
-        fields.put("method", r.method);
-        fields.put("path", r.path);
-        fields.put("route", r.route() == null ? "-" : r.route().label());
-        fields.put("status", Integer.toString(r.status));
-        fields.put("bytes", Long.toString(r.bytes));
-        fields.put("duration_ms", millis(nanos));
-        fields.put("upstream", r.upstream() == null ? "-" : r.upstream());
-        fields.put("cache", r.cache() == null ? "-" : r.cache().label());
-        fields.put("request_id", r.id);
-        fields.put("client", r.client);
-        if (aborted) {
-            fields.put("aborted", "true");
-        }
+        String[] values = {r.method, r.path, r.route() == null ? "-" : r.route().label(), Integer.toString(r.status),
+            Long.toString(r.bytes), millis(nanos), r.upstream() == null ? "-" : r.upstream(),
+            r.cache() == null ? "-" : r.cache().label(), r.id, r.client};
         StringBuilder line = new StringBuilder(200);
-        for (Map.Entry<String, String> e : fields.entrySet()) {
-            if (line.length() > 0) {
+        for (int i = 0; i < values.length; i++) {
+            if (i > 0) {
                 line.append(' ');
             }
-            line.append(e.getKey()).append('=');
-            quote(line, e.getValue());
+            line.append(FIELDS.get(i)).append('=');
+            quote(line, values[i]);
         }
-        fields.forEach(MDC::put);
+        if (aborted) {
+            line.append(" aborted=true");
+        }
+        if (!fieldsInMdc) {
+            log.atLevel(level).log(line.toString());
+            return;
+        }
+        for (int i = 0; i < values.length; i++) {
+            MDC.put(FIELDS.get(i), values[i]);
+        }
+        if (aborted) {
+            MDC.put("aborted", "true");
+        }
         try {
             log.atLevel(level).log(line.toString());
         } finally {
-            fields.keySet().forEach(MDC::remove);
+            FIELDS.forEach(MDC::remove);
+            MDC.remove("aborted");
         }
     }
 

@@ -69,6 +69,7 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         ctx.getLogger("io.netty").setLevel(Level.WARN);
         ctx.getLogger("org.rocksdb").setLevel(Level.WARN);
         ctx.getLogger(AccessLog.LOGGER).setLevel(level(ACCESS_LOG_LEVEL, level));
+        ctx.putProperty(LogSetup.FIELDS_IN_MDC, "false"); // PATTERN shows no MDC
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 

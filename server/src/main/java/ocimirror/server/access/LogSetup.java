@@ -25,6 +25,12 @@ public final class LogSetup {
     public static final String ENV = "OCIMIRROR_LOG_FORMAT";
     /** The appender of {@link LogConfigurator} whose encoder is replaced. */
     static final String APPENDER = "STDERR";
+    /**
+     * A property of the Logback context: {@code false} while the output is {@link LogConfigurator}'s
+     * text pattern, which shows no MDC, so {@link AccessLog} need not fill it; absent (a custom
+     * configuration file, which may show it) or {@code true} (JSON) otherwise.
+     */
+    static final String FIELDS_IN_MDC = "ocimirror.accessFieldsInMdc";
 
     private LogSetup() {
     }
@@ -60,7 +66,14 @@ public final class LogSetup {
         out.stop();
         out.setEncoder(jsonEncoder(ctx));
         out.start();
+        ctx.putProperty(FIELDS_IN_MDC, "true");
         return true;
+    }
+
+    /** Whether the access log's fields must be put in the MDC (see {@link #FIELDS_IN_MDC}). */
+    static boolean accessFieldsInMdc() {
+        return !(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)
+                || !"false".equals(ctx.getProperty(FIELDS_IN_MDC));
     }
 
     /** Stops Logback (its appenders write out what they buffer); later lines are dropped. */

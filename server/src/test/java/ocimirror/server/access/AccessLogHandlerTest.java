@@ -68,7 +68,7 @@ class AccessLogHandlerTest {
     }
 
     private EmbeddedChannel channel() {
-        return new EmbeddedChannel(new AccessLogHandler(metrics, new AccessLog(LoggerFactory.getLogger(loggerName)),
+        return new EmbeddedChannel(new AccessLogHandler(metrics, new AccessLog(LoggerFactory.getLogger(loggerName), true),
                 new OciRouteParser()));
     }
 
@@ -125,6 +125,32 @@ class AccessLogHandlerTest {
         assertEquals(1, m.value("ocimirror_http_connections"));
         assertFalse(ch.finishAndReleaseAll());
         assertEquals(0, scrape().value("ocimirror_http_connections"));
+    }
+
+    @Test
+    void withTheBuiltInTextPatternTheFieldsAreInTheLineOnlyNotTheMdc() {
+        EmbeddedChannel ch = new EmbeddedChannel(new AccessLogHandler(metrics,
+                new AccessLog(LoggerFactory.getLogger(loggerName), false), new OciRouteParser()));
+        HttpRequest request = get("/v2/");
+        ch.writeInbound(request, LastHttpContent.EMPTY_LAST_CONTENT);
+        ReferenceCountUtil.release(ch.readInbound());
+        ReferenceCountUtil.release(ch.readInbound());
+        ch.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.wrappedBuffer(new byte[] {1, 2})));
+        ReferenceCountUtil.release(ch.readOutbound());
+
+        assertEquals(1, lines.list.size());
+        assertTrue(line(0).isEmpty(), "no MDC: " + line(0));
+        assertTrue(lines.list.get(0).getFormattedMessage().startsWith("method=GET path=/v2/ route=base status=200 bytes=2 "),
+                lines.list.get(0).getFormattedMessage());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
+    void theBuiltInConfigurationLeavesTheMdcOutAndJsonPutsItBack() {
+        ch.qos.logback.classic.LoggerContext ctx = new ch.qos.logback.classic.LoggerContext();
+        new LogConfigurator(name -> null).configure(ctx);
+        assertEquals("false", ctx.getProperty(LogSetup.FIELDS_IN_MDC));
     }
 
     private static boolean MDCisClear() {
