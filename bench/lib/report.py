@@ -134,7 +134,7 @@ def main():
     out.append("| fact | value |")
     out.append("|---|---|")
     for key in ("nproc", "cpu", "memory", "kernel", "java", "jvm_flags", "ocimirror", "nginx", "distribution",
-                "wrk", "curl", "openssl", "rounds", "duration", "blob", "big", "idle_conns", "startup_blobs", "load_before", "load_after"):
+                "wrk", "curl", "openssl", "rounds", "duration", "w2_warmup", "blob", "big", "idle_conns", "startup_blobs", "load_before", "load_after"):
         if key in facts:
             out.append(f"| {key} | {facts[key]} |")
     for key in sorted(k for k in facts if k.startswith("tls ")):
