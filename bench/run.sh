@@ -9,7 +9,7 @@
 #   ROUNDS=3       rounds; targets are alternated (rotated) from one round to the next
 #   DURATION=10    seconds per wrk run
 #   W2_WARMUP=3    seconds of unrecorded manifest GETs before each measured W2 run
-#   W2_FIRST_WARMUP=20  the same before a target's first W2 run (JIT compile time, once per process)
+#   W2_FIRST_WARMUP=20  the same before a target's first W2 run, in 4 wrk runs (JIT compile time, once per process)
 #   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and W5 cold)
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
 #   BIG_MIB=1024   W4 big: each target's peak RSS before and after one blob of this size
@@ -135,7 +135,7 @@ write_facts() {
     echo "openssl=$(openssl version)"
     echo "rounds=$ROUNDS"
     echo "duration=${DURATION}s"
-    echo "w2_warmup=${W2_FIRST_WARMUP}s before a target's first W2 run, ${W2_WARMUP}s before the others"
+    echo "w2_warmup=${W2_FIRST_WARMUP}s in 4 runs before a target's first W2 run, ${W2_WARMUP}s before the others"
     echo "blob=${BLOB_MIB} MiB"
     echo "idle_conns=$IDLE_CONNS"
     if [[ $BIG == 1 ]]; then echo "big=${BIG_MIB} MiB"; fi
