@@ -10,7 +10,8 @@
 #   DURATION=10    seconds per wrk run
 #   W2_WARMUP=3    seconds of unrecorded manifest GETs before each measured W2 run
 #   W2_FIRST_WARMUP=20  the same before a target's first W2 run, in 4 wrk runs (JIT compile time, once per process)
-#   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and W5 cold)
+#   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and of the first W5 cold one)
+#   W5_COLD_SAMPLES=5  cold GETs per proxy and round for W5 cold (the first BLOB_MIB, the rest 1 MiB)
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
 #   BIG_MIB=1024   W4 big: each target's peak RSS before and after one blob of this size
 #   BIG=0          skip W4 big
@@ -137,6 +138,7 @@ write_facts() {
     echo "duration=${DURATION}s"
     echo "w2_warmup=${W2_FIRST_WARMUP}s in 4 runs before a target's first W2 run, ${W2_WARMUP}s before the others"
     echo "blob=${BLOB_MIB} MiB"
+    echo "w5_cold_samples=$W5_COLD_SAMPLES"
     echo "idle_conns=$IDLE_CONNS"
     if [[ $BIG == 1 ]]; then echo "big=${BIG_MIB} MiB"; fi
     if [[ $STARTUP == 1 ]]; then echo "startup_blobs=$STARTUP_BLOBS"; fi

@@ -149,16 +149,36 @@ w5_hot() {
   record "$target" w5_hot_ttfb_ms "$(printf '%s\n' "${samples[@]}" | sort -g | sed -n 3p | awk '{print $1 * 1000}')"
 }
 
-# W5 cold: one GET of an uncached blob through a proxy (time to first byte and to the last),
-# then the upstream's own time to first byte for the same blob.
+# W5 cold: GETs of uncached blobs through a proxy. The first is a BLOB_MIB blob (its total time
+# is "one cold fetch" for W3); then W5_COLD_SAMPLES - 1 fresh 1 MiB blobs (time to first byte
+# does not depend on the size). Each is paired with the upstream's own first GET of another fresh
+# blob of the same size, taken right after: one pair per round varied 4x from round to round, so
+# the time to first byte and the mirror's added latency (its TTFB minus the upstream's, pair by
+# pair) are medians over the pairs.
+W5_COLD_SAMPLES=${W5_COLD_SAMPLES:-5}
 w5_cold() {
-  local target=$1 first total up
-  fresh_upstream_blob
-  read -r first total < <(ttfb "$target" "${T_URL[$target]}/v2/$REPO/blobs/$FRESH_DIGEST")
-  up=$(on_load_cpu curl -s -f -o /dev/null -w '%{time_starttransfer}' "$UPSTREAM_URL/v2/$REPO/blobs/$FRESH_DIGEST")
-  record "$target" w5_cold_ttfb_ms "$(calc 'f * 1000' -v f="$first")"
-  record "$target" w5_cold_total_s "$total"
-  record "$target" w5_cold_upstream_ttfb_ms "$(calc 'f * 1000' -v f="$up")"
+  local target=$1 i mib first total up direct
+  local -a mine=() theirs=() added=()
+  for ((i = 0; i < W5_COLD_SAMPLES; i++)); do
+    ((i == 0)) && mib=$BLOB_MIB || mib=1
+    BLOB_MIB=$mib fresh_upstream_blob
+    read -r first total < <(ttfb "$target" "${T_URL[$target]}/v2/$REPO/blobs/$FRESH_DIGEST")
+    ((i == 0)) && record "$target" w5_cold_total_s "$total"
+    BLOB_MIB=$mib fresh_upstream_blob
+    direct=$FRESH_DIGEST
+    up=$(on_load_cpu curl -s -f -o /dev/null -w '%{time_starttransfer}' "$UPSTREAM_URL/v2/$REPO/blobs/$direct")
+    mine+=("$(calc 'f * 1000' -v f="$first")")
+    theirs+=("$(calc 'f * 1000' -v f="$up")")
+    added+=("$(calc '(f - u) * 1000' -v f="$first" -v u="$up")")
+  done
+  record "$target" w5_cold_ttfb_ms "$(median "${mine[@]}")"
+  record "$target" w5_cold_upstream_ttfb_ms "$(median "${theirs[@]}")"
+  record "$target" w5_cold_added_ms "$(median "${added[@]}")"
+}
+
+# median VALUES...: the middle value (the lower middle of an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"
 }
 
 # W6: 10 000 idle keep-alive connections held open while W1 (8 connections) runs: the blob
