@@ -188,19 +188,11 @@ public final class DockerRegistry implements AutoCloseable {
      */
     public List<String> log() {
         String marker = markRequest();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (true) {
-            List<String> lines = Processes.read(logFile()).lines().toList();
-            if (marker == null || lines.stream().anyMatch(l -> l.contains(marker)) || System.nanoTime() > deadline) {
-                return marker == null ? lines : lines.stream().filter(l -> !l.contains("/v2/ocimirror-mark/")).toList();
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return lines;
-            }
+        if (marker == null) {
+            return Processes.read(logFile()).lines().toList();
         }
+        return Processes.linesUntil(logFile(), marker, Duration.ofSeconds(5)).stream()
+                .filter(l -> !l.contains("/v2/ocimirror-mark/")).toList();
     }
 
     /** Sends {@code GET /v2/ocimirror-mark/N/tags/list}; null if the registry is not running. */

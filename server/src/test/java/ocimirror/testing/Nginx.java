@@ -1,9 +1,6 @@
 package ocimirror.testing;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -144,28 +141,12 @@ public final class Nginx implements AutoCloseable {
      */
     public synchronized List<String> log() throws IOException {
         String marker = "/__mark/" + (++marks);
-        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), markPort)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(("GET " + marker + " HTTP/1.1\r\nHost: mark\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            s.getInputStream().readAllBytes();
+        RawHttp.exchange("127.0.0.1:" + markPort, RawHttp.get("mark", marker));
+        List<String> lines = Processes.linesUntil(accessLog, " " + marker + " ", Duration.ofSeconds(10));
+        if (lines.stream().noneMatch(l -> l.contains(" " + marker + " "))) {
+            throw new AssertionError("nginx did not log " + marker + " within 10 s");
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (true) {
-            List<String> lines = Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
-            if (lines.stream().anyMatch(l -> l.contains(" " + marker + " "))) {
-                return lines.stream().filter(l -> !l.contains(" /__mark/")).toList();
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("nginx did not log " + marker + " within 10 s");
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException(e);
-            }
-        }
+        return lines.stream().filter(l -> !l.contains(" /__mark/")).toList();
     }
 
     @Override

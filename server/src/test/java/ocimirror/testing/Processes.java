@@ -223,6 +223,22 @@ public final class Processes {
         }
     }
 
+    /**
+     * Reads the log {@code file} until a line contains {@code marker} or {@code deadline} passes
+     * (every 5 ms): servers write a request's log line after its answer went out, so a marker
+     * request sent after the others shows when their lines are in. Returns the lines read last.
+     */
+    public static List<String> linesUntil(Path file, String marker, Duration deadline) {
+        long end = System.nanoTime() + deadline.toNanos();
+        while (true) {
+            List<String> lines = read(file).lines().toList();
+            if (lines.stream().anyMatch(l -> l.contains(marker)) || System.nanoTime() > end) {
+                return lines;
+            }
+            sleep(5);
+        }
+    }
+
     public static String tail(String s) {
         return s.length() <= 4000 ? s : "..." + s.substring(s.length() - 4000);
     }
