@@ -99,7 +99,7 @@ final class RegistryEndpoints {
         HttpMethod m = ex.request.method();
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         if (route instanceof OciRoute.NotFound || OpsEndpoints.handles(route) // no ops endpoints configured
-                || route instanceof OciRoute.AdminPins || route instanceof OciRoute.AdminPin) { // admin listener only
+                || PinEndpoints.handles(route)) { // admin listener only
             throw OciError.NOT_FOUND.exception(null);
         } else if (route instanceof OciRoute.Base) {
             if (read) {
