@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import ocimirror.config.TlsConfig;
 import ocimirror.config.pki.CertificateAuthority;
+import ocimirror.config.pki.KeyAlgorithm;
 import ocimirror.config.pki.Pem;
 import ocimirror.config.pki.ServerCredentials;
 import ocimirror.config.pki.ServerNames;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** A real Netty HTTPS server on loopback with the certificate {@link ServerTls} provides. */
@@ -78,10 +80,24 @@ class ServerTlsTest {
         assertEquals(tls.caCertificate().orElseThrow(), Pem.readCertificate(data.resolve("pki/ca.crt")));
     }
 
+    /** Both key types through both providers: the key reaches the engine through an in-memory JKS store. */
+    @ParameterizedTest
+    @CsvSource({"OPENSSL, EC_P256", "OPENSSL, RSA_3072", "JDK, EC_P256", "JDK, RSA_3072"})
+    void eachKeyAlgorithmServesWithEachProvider(SslProvider provider, KeyAlgorithm algorithm) throws Exception {
+        TlsConfig config = new TlsConfig(null, algorithm, null, null, null, null, null, null, null, null);
+        int port = serve(config, provider);
+
+        HttpResponse<String> r = TlsClients.get(TlsClients.trusting(exportedPem()), "localhost", port);
+
+        assertEquals(200, r.statusCode());
+        String expected = algorithm == KeyAlgorithm.EC_P256 ? "EC" : "RSA";
+        assertEquals(expected, r.sslSession().orElseThrow().getPeerCertificates()[0].getPublicKey().getAlgorithm());
+    }
+
     @Test
     void anotherCaIsRefused() throws Exception {
         int port = serve(TlsConfig.defaults(), SslProvider.OPENSSL);
-        String other = TrustExport.pem(CertificateAuthority.create(ocimirror.config.pki.KeyAlgorithm.EC_P256,
+        String other = TrustExport.pem(CertificateAuthority.create(KeyAlgorithm.EC_P256,
                 Clock.systemUTC()).certificate());
         IOException e = assertThrows(IOException.class, () -> TlsClients.get(TlsClients.trusting(other), "localhost", port));
         assertTrue(String.valueOf(e.getMessage()).contains("PKIX"), String.valueOf(e));
