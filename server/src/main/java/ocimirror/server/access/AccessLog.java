@@ -4,7 +4,6 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
-import org.slf4j.event.Level;
 
 /**
  * Writes the access log: one line per request on the logger {@value #LOGGER}, at INFO (successful
@@ -28,6 +27,7 @@ public final class AccessLog {
 
     private final Logger log;
     private final boolean fieldsInMdc;
+    private final ThreadLocal<StringBuilder> lines = ThreadLocal.withInitial(() -> new StringBuilder(256));
 
     /** The access log as logging is set up now: {@link LogSetup#apply} comes first. */
     public AccessLog() {
@@ -41,28 +41,36 @@ public final class AccessLog {
 
     /** Logs {@code r}, finished after {@code nanos}; {@code aborted}: its response did not end. */
     void log(RequestRecord r, long nanos, boolean aborted) {
-        Level level = r.route() != null && r.route().ops() && r.status < 400 && !aborted ? Level.DEBUG : Level.INFO;
-        if (!log.isEnabledForLevel(level)) {
+        boolean debug = r.route() != null && r.route().ops() && r.status < 400 && !aborted;
+        if (debug ? !log.isDebugEnabled() : !log.isInfoEnabled()) {
             return;
         }
-        String[] values = {r.method, r.path, r.route() == null ? "-" : r.route().label(), Integer.toString(r.status),
-            Long.toString(r.bytes), millis(nanos), r.upstream() == null ? "-" : r.upstream(),
-            r.cache() == null ? "-" : r.cache().label(), r.id, r.client};
-        StringBuilder line = new StringBuilder(200);
-        for (int i = 0; i < values.length; i++) {
-            if (i > 0) {
-                line.append(' ');
-            }
-            line.append(FIELDS.get(i)).append('=');
-            quote(line, values[i]);
-        }
+        String route = r.route() == null ? "-" : r.route().label();
+        String upstream = r.upstream() == null ? "-" : r.upstream();
+        String cache = r.cache() == null ? "-" : r.cache().label();
+        // The line is built in the logging thread's buffer; the message is its one string.
+        StringBuilder line = lines.get();
+        line.setLength(0);
+        field(line, 0, r.method);
+        field(line, 1, r.path);
+        field(line, 2, route);
+        line.append(' ').append(FIELDS.get(3)).append('=').append(r.status);
+        line.append(' ').append(FIELDS.get(4)).append('=').append(r.bytes);
+        millis(line.append(' ').append(FIELDS.get(5)).append('='), nanos);
+        field(line, 6, upstream);
+        field(line, 7, cache);
+        field(line, 8, r.id);
+        field(line, 9, r.client);
         if (aborted) {
             line.append(" aborted=true");
         }
+        String message = line.toString();
         if (!fieldsInMdc) {
-            log.atLevel(level).log(line.toString());
+            write(debug, message);
             return;
         }
+        String[] values = {r.method, r.path, route, Integer.toString(r.status), Long.toString(r.bytes),
+            millis(new StringBuilder(), nanos).toString(), upstream, cache, r.id, r.client};
         for (int i = 0; i < values.length; i++) {
             MDC.put(FIELDS.get(i), values[i]);
         }
@@ -70,18 +78,33 @@ public final class AccessLog {
             MDC.put("aborted", "true");
         }
         try {
-            log.atLevel(level).log(line.toString());
+            write(debug, message);
         } finally {
             FIELDS.forEach(MDC::remove);
             MDC.remove("aborted");
         }
     }
 
-    /** Milliseconds with three decimals. */
-    static String millis(long nanos) {
+    private void write(boolean debug, String message) {
+        if (debug) {
+            log.debug(message);
+        } else {
+            log.info(message);
+        }
+    }
+
+    private static void field(StringBuilder line, int field, String value) {
+        if (field > 0) {
+            line.append(' ');
+        }
+        quote(line.append(FIELDS.get(field)).append('='), value);
+    }
+
+    /** Appends milliseconds with three decimals. */
+    static StringBuilder millis(StringBuilder out, long nanos) {
         long micros = Math.max(0, nanos / 1000);
         long frac = micros % 1000;
-        return micros / 1000 + "." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + frac;
+        return out.append(micros / 1000).append('.').append(frac < 10 ? "00" : frac < 100 ? "0" : "").append(frac);
     }
 
     /** Appends {@code v}, quoted if it holds a space, quote, backslash or '='; control characters escaped. */

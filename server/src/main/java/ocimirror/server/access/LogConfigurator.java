@@ -3,7 +3,6 @@ package ocimirror.server.access;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.util.ContextInitializer;
@@ -16,7 +15,7 @@ import java.util.function.UnaryOperator;
  * {@code logback.xml}: reading the XML (a SAX parser, Joran's model) took 0.15 s of
  * the CPU time from start to the first served request.
  *
- * <p>One line per event on stderr, access lines written in batches ({@link StderrAppender};
+ * <p>One line per event on stderr ({@link TextLineEncoder}), access lines written in batches ({@link StderrAppender};
  * container runtimes collect it; {@link LogSetup} may switch
  * the appender to JSON), Netty and RocksDB at WARN. Levels come from system properties or else
  * the environment: {@value #LOG_LEVEL} (default INFO) for everything, and
@@ -30,7 +29,6 @@ import java.util.function.UnaryOperator;
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
     static final String LOG_LEVEL = "OCIMIRROR_LOG_LEVEL";
     static final String ACCESS_LOG_LEVEL = "OCIMIRROR_ACCESS_LOG_LEVEL";
-    static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{36} - %msg%n";
 
     private final UnaryOperator<String> settings;
 
@@ -52,9 +50,8 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         if (System.getProperty(ContextInitializer.CONFIG_FILE_PROPERTY) != null) {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        TextLineEncoder encoder = new TextLineEncoder();
         encoder.setContext(ctx);
-        encoder.setPattern(PATTERN);
         encoder.start();
         // Access lines in batches, every other line at once: see StderrAppender.
         StderrAppender stderr = new StderrAppender();
@@ -69,7 +66,7 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         ctx.getLogger("io.netty").setLevel(Level.WARN);
         ctx.getLogger("org.rocksdb").setLevel(Level.WARN);
         ctx.getLogger(AccessLog.LOGGER).setLevel(level(ACCESS_LOG_LEVEL, level));
-        ctx.putProperty(LogSetup.FIELDS_IN_MDC, "false"); // PATTERN shows no MDC
+        ctx.putProperty(LogSetup.FIELDS_IN_MDC, "false"); // the text line shows no MDC
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -30,8 +29,7 @@ class LogConfiguratorTest {
         assertEquals(Level.INFO, root.getLevel());
         StderrAppender stderr = assertInstanceOf(StderrAppender.class, root.getAppender(LogSetup.APPENDER));
         assertTrue(stderr.isStarted());
-        PatternLayoutEncoder encoder = assertInstanceOf(PatternLayoutEncoder.class, stderr.getEncoder());
-        assertEquals(LogConfigurator.PATTERN, encoder.getPattern());
+        assertInstanceOf(TextLineEncoder.class, stderr.getEncoder());
         assertEquals(Level.WARN, ctx.getLogger("io.netty").getLevel());
         assertEquals(Level.WARN, ctx.getLogger("org.rocksdb").getLevel());
         assertEquals(Level.INFO, ctx.getLogger(AccessLog.LOGGER).getEffectiveLevel());
