@@ -2,6 +2,7 @@ package ocimirror.server.pullthrough;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -52,8 +53,26 @@ class AcceptedTypesTest {
     }
 
     @Test
-    void theKeyDoesNotDependOnOrder() {
-        assertEquals(AcceptedTypes.parse(List.of(MediaTypes.OCI_MANIFEST + "," + MediaTypes.DOCKER_MANIFEST)).key(),
-                AcceptedTypes.parse(List.of(MediaTypes.DOCKER_MANIFEST + "," + MediaTypes.OCI_MANIFEST)).key());
+    void theKeyIsTheTypesSortedWhateverTheirOrder() {
+        String sorted = MediaTypes.DOCKER_MANIFEST + "," + MediaTypes.OCI_MANIFEST;
+        assertEquals(sorted, AcceptedTypes.parse(List.of(MediaTypes.OCI_MANIFEST + "," + MediaTypes.DOCKER_MANIFEST)).key());
+        assertEquals(sorted, AcceptedTypes.parse(List.of(MediaTypes.DOCKER_MANIFEST + "," + MediaTypes.OCI_MANIFEST)).key());
+    }
+
+    @Test
+    void theParseCacheAnswersAsParseAndKeepsOneHeadersAnswer() {
+        AcceptedTypes.ParseCache cache = new AcceptedTypes.ParseCache();
+        List<String> one = List.of(MediaTypes.OCI_MANIFEST + ", " + MediaTypes.OCI_INDEX);
+        AcceptedTypes first = cache.parse(one);
+        assertEquals(AcceptedTypes.parse(one).key(), first.key());
+        assertEquals(AcceptedTypes.parse(one).forward(), first.forward());
+        assertSame(first, cache.parse(List.of(new String(one.get(0)))), "the same header, kept");
+
+        List<String> two = List.of(MediaTypes.DOCKER_MANIFEST + ", " + MediaTypes.DOCKER_MANIFEST_LIST,
+                MediaTypes.OCI_MANIFEST + ", " + MediaTypes.OCI_INDEX);
+        assertTrue(cache.parse(two).full(), "two headers: both read");
+        assertFalse(cache.parse(List.of(two.get(0))).full());
+        assertEquals("none", cache.parse(List.of()).key());
+        assertEquals("none", cache.parse(null).key());
     }
 }
