@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
 import ocimirror.server.pullthrough.CacheResult;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -65,7 +66,9 @@ public final class MirrorMetrics implements AutoCloseable {
     private final CacheSize cacheSize = new CacheSize();
     private final Map<RequestKey, Counter> requests = new ConcurrentHashMap<>();
     private final Map<RouteKind, RouteMeters> routes = new ConcurrentHashMap<>();
-    private final Map<String, Counter> cacheRequests = new ConcurrentHashMap<>();
+    private static final CacheResult[] CACHE_RESULTS = CacheResult.values();
+    private final AtomicReferenceArray<Counter> cacheRequests =
+            new AtomicReferenceArray<>(RouteKind.values().length * CACHE_RESULTS.length);
     private final UpstreamMeters upstreams;
 
     private record RequestKey(RouteKind route, String method, int status) {
@@ -153,9 +156,17 @@ public final class MirrorMetrics implements AutoCloseable {
 
     /** What the cache did for one request of a proxied repository ({@code kind}: manifest or blob). */
     public void cacheRequest(RouteKind kind, CacheResult result) {
-        cacheRequests.computeIfAbsent(kind.label() + "/" + result.label(), k -> Counter.builder("ocimirror.cache.requests")
-                .tag("kind", kind.label()).tag("result", result.label())
-                .description("Requests of proxied repositories, by what the cache did").register(registry)).increment();
+        // An array slot per kind and result: a key built per request was garbage on every proxied GET.
+        int slot = kind.ordinal() * CACHE_RESULTS.length + result.ordinal();
+        Counter c = cacheRequests.get(slot);
+        if (c == null) {
+            // Registering twice in a race is harmless: the registry returns the meter it has.
+            c = Counter.builder("ocimirror.cache.requests")
+                    .tag("kind", kind.label()).tag("result", result.label())
+                    .description("Requests of proxied repositories, by what the cache did").register(registry);
+            cacheRequests.set(slot, c);
+        }
+        c.increment();
     }
 
     /** A client connection opened ({@code +1}) or closed ({@code -1}). */

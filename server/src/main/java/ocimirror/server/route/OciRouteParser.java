@@ -133,47 +133,54 @@ public final class OciRouteParser {
         } else if (rest.endsWith("/")) {
             return new OciRoute.NotFound(path);
         }
-        String[] s = rest.split("/", -1);
-        for (String segment : s) {
-            if (segment.isEmpty()) {
-                throw OciError.NAME_INVALID.exception("empty path segment");
-            }
+        if (rest.charAt(0) == '/' || rest.contains("//")) {
+            throw OciError.NAME_INVALID.exception("empty path segment");
         }
-        int k = s.length;
-        if (k >= 3 && s[k - 2].equals("blobs") && s[k - 1].equals("uploads")) {
-            return new OciRoute.UploadStart(name(s, k - 2), optionalDigest(query.get("digest")),
+        // The route is told by the last segments, the repository is everything before them: found
+        // from the last three slashes rather than by splitting, as this runs for every request.
+        int last = rest.lastIndexOf('/');
+        int second = last < 0 ? -1 : rest.lastIndexOf('/', last - 1);
+        int third = second < 0 ? -1 : rest.lastIndexOf('/', second - 1);
+        if (second < 0) {
+            return new OciRoute.NotFound(path);
+        }
+        String lastSegment = rest.substring(last + 1);
+        boolean blobsBeforeLast = segmentIs(rest, second + 1, last, "blobs");
+        if (blobsBeforeLast && lastSegment.equals("uploads")) {
+            return new OciRoute.UploadStart(RepoName.of(rest.substring(0, second)), optionalDigest(query.get("digest")),
                     optionalDigest(query.get("mount")), optionalName(query.get("from")));
         }
         if (uploadSlash) {
             return new OciRoute.NotFound(path);
         }
-        if (k >= 3 && s[k - 2].equals("tags") && s[k - 1].equals("list")) {
-            return new OciRoute.Tags(name(s, k - 2), pageSize(query.get("n")), query.get("last"));
+        if (segmentIs(rest, second + 1, last, "tags") && lastSegment.equals("list")) {
+            return new OciRoute.Tags(RepoName.of(rest.substring(0, second)), pageSize(query.get("n")), query.get("last"));
         }
-        if (k >= 3 && s[k - 2].equals("manifests")) {
-            RepoName repo = name(s, k - 2);
-            return new OciRoute.Manifest(repo, Reference.parse(s[k - 1]));
+        if (segmentIs(rest, second + 1, last, "manifests")) {
+            RepoName repo = RepoName.of(rest.substring(0, second));
+            return new OciRoute.Manifest(repo, Reference.parse(lastSegment));
         }
-        if (k >= 4 && s[k - 3].equals("blobs") && s[k - 2].equals("uploads")) {
-            RepoName repo = name(s, k - 3);
-            if (!UUID.matcher(s[k - 1]).matches()) {
+        if (third >= 0 && segmentIs(rest, third + 1, second, "blobs") && segmentIs(rest, second + 1, last, "uploads")) {
+            RepoName repo = RepoName.of(rest.substring(0, third));
+            if (!UUID.matcher(lastSegment).matches()) {
                 throw OciError.BLOB_UPLOAD_UNKNOWN.exception("malformed upload id");
             }
-            return new OciRoute.Upload(repo, s[k - 1], optionalDigest(query.get("digest")));
+            return new OciRoute.Upload(repo, lastSegment, optionalDigest(query.get("digest")));
         }
-        if (k >= 3 && s[k - 2].equals("blobs")) {
-            RepoName repo = name(s, k - 2);
-            return new OciRoute.Blob(repo, Digest.parse(s[k - 1]));
+        if (blobsBeforeLast) {
+            RepoName repo = RepoName.of(rest.substring(0, second));
+            return new OciRoute.Blob(repo, Digest.parse(lastSegment));
         }
-        if (k >= 3 && s[k - 2].equals("referrers")) {
-            RepoName repo = name(s, k - 2);
-            return new OciRoute.Referrers(repo, Digest.parse(s[k - 1]), query.get("artifactType"));
+        if (segmentIs(rest, second + 1, last, "referrers")) {
+            RepoName repo = RepoName.of(rest.substring(0, second));
+            return new OciRoute.Referrers(repo, Digest.parse(lastSegment), query.get("artifactType"));
         }
         return new OciRoute.NotFound(path);
     }
 
-    private static RepoName name(String[] segments, int end) {
-        return RepoName.of(String.join("/", java.util.Arrays.asList(segments).subList(0, end)));
+    /** Whether {@code s} from {@code from} to {@code to} (exclusive) is {@code word}. */
+    private static boolean segmentIs(String s, int from, int to, String word) {
+        return to - from == word.length() && s.startsWith(word, from);
     }
 
     private static Digest optionalDigest(String s) {

@@ -9,8 +9,14 @@ import java.util.regex.Pattern;
  * A validated content digest, {@code algorithm:hex}. Only sha256 (required by the spec) and
  * sha512 are accepted; the hex is lower case and of the algorithm's exact length, so a
  * digest is always safe to turn into a file name.
+ *
+ * <p>A value class (equal when the text is) that keeps its text: every manifest response carries it
+ * in two headers and every cached lookup keys on it, and a record would build it anew each time.
  */
-public record Digest(Algorithm algorithm, String hex) {
+public final class Digest {
+    private final Algorithm algorithm;
+    private final String hex;
+    private final String text;
 
     public enum Algorithm {
         SHA256("sha256", "SHA-256", 64),
@@ -56,10 +62,30 @@ public record Digest(Algorithm algorithm, String hex) {
     // The spec's grammar: algorithm ":" encoded, algorithm-component ([+._-] component)*
     private static final Pattern GRAMMAR = Pattern.compile("[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+");
 
-    public Digest {
+    /** @throws OciException {@link OciError#DIGEST_INVALID} unless {@code hex} is lower-case hex of the algorithm's length */
+    public Digest(Algorithm algorithm, String hex) {
         if (algorithm == null || hex == null || hex.length() != algorithm.hexLength || !isLowerHex(hex, 0)) {
             throw OciError.DIGEST_INVALID.exception("invalid " + (algorithm == null ? "" : algorithm.prefix + " ") + "digest hex");
         }
+        this.algorithm = algorithm;
+        this.hex = hex;
+        this.text = algorithm.prefix + ":" + hex;
+    }
+
+    /** A digest already checked: {@code text} is {@code algorithm:hex}. */
+    private Digest(Algorithm algorithm, String hex, String text) {
+        this.algorithm = algorithm;
+        this.hex = hex;
+        this.text = text;
+    }
+
+    public Algorithm algorithm() {
+        return algorithm;
+    }
+
+    /** The encoded part, lower-case hex. */
+    public String hex() {
+        return hex;
     }
 
     /**
@@ -70,7 +96,7 @@ public record Digest(Algorithm algorithm, String hex) {
     public static Digest parse(String s) {
         // Almost every digest on the wire is sha256: checked by hand, without the grammar's regex.
         if (s != null && s.length() == 7 + 64 && s.startsWith("sha256:") && isLowerHex(s, 7)) {
-            return new Digest(Algorithm.SHA256, s.substring(7));
+            return new Digest(Algorithm.SHA256, s.substring(7), s);
         }
         if (s == null || s.length() > 256 || !GRAMMAR.matcher(s).matches()) {
             throw OciError.DIGEST_INVALID.exception("malformed digest: " + abbreviate(s));
@@ -84,7 +110,7 @@ public record Digest(Algorithm algorithm, String hex) {
         if (hex.length() != algorithm.hexLength || !isLowerHex(hex, 0)) {
             throw OciError.DIGEST_INVALID.exception("invalid " + algorithm.prefix + " digest: " + abbreviate(s));
         }
-        return new Digest(algorithm, hex);
+        return new Digest(algorithm, hex, s);
     }
 
     /** Whether {@code s} from {@code start} on is lower-case hex (and not empty). */
@@ -125,9 +151,20 @@ public record Digest(Algorithm algorithm, String hex) {
         return new Digest(algorithm, HexFormat.of().formatHex(hash));
     }
 
+    /** {@code algorithm:hex}, as on the wire. */
     @Override
     public String toString() {
-        return algorithm.prefix + ":" + hex;
+        return text;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Digest d && text.equals(d.text);
+    }
+
+    @Override
+    public int hashCode() {
+        return text.hashCode();
     }
 
     private static String abbreviate(String s) {
