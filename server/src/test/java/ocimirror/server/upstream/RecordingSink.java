@@ -25,6 +25,7 @@ final class RecordingSink implements BlobSink {
     private final long delayMicros;
     private final ScheduledExecutorService executor;
     private volatile int maxOutstanding;
+    private volatile int largestPiece;
     private volatile long declaredLength = -2;
     private volatile RuntimeException failData;
 
@@ -56,6 +57,7 @@ final class RecordingSink implements BlobSink {
         maxOutstanding = Math.max(maxOutstanding, now);
         events.add("data");
         byte[] b = new byte[data.remaining()];
+        largestPiece = Math.max(largestPiece, b.length);
         data.get(b);
         bytes.write(b, 0, b.length);
         if (failData != null) {
@@ -120,6 +122,11 @@ final class RecordingSink implements BlobSink {
 
     int maxOutstanding() {
         return maxOutstanding;
+    }
+
+    /** The most bytes one onData was given. */
+    int largestPiece() {
+        return largestPiece;
     }
 
     synchronized int dataCalls() {
