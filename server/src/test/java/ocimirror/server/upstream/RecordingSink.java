@@ -26,6 +26,7 @@ final class RecordingSink implements BlobSink {
     private final ScheduledExecutorService executor;
     private volatile int maxOutstanding;
     private volatile int largestPiece;
+    private volatile int heapPieces;
     private volatile long declaredLength = -2;
     private volatile RuntimeException failData;
 
@@ -58,6 +59,9 @@ final class RecordingSink implements BlobSink {
         events.add("data");
         byte[] b = new byte[data.remaining()];
         largestPiece = Math.max(largestPiece, b.length);
+        if (!data.isDirect()) {
+            heapPieces++;
+        }
         data.get(b);
         bytes.write(b, 0, b.length);
         if (failData != null) {
@@ -122,6 +126,11 @@ final class RecordingSink implements BlobSink {
 
     int maxOutstanding() {
         return maxOutstanding;
+    }
+
+    /** How many onData calls were given a heap buffer (a copy of the body through the Java heap). */
+    int heapPieces() {
+        return heapPieces;
     }
 
     /** The most bytes one onData was given. */
