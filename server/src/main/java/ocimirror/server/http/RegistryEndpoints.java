@@ -57,7 +57,6 @@ final class RegistryEndpoints {
     private final PullThroughService pullThrough;
     private final Executor storage;
     private final OpsEndpoints ops;
-    private final AcceptedTypes.ParseCache acceptHeaders = new AcceptedTypes.ParseCache();
     /**
      * One mapper for every connection: this object is per connection, and a mapper (its caches and
      * symbol tables) weighs several KiB, 80 MiB of heap with 10 000 idle keep-alive connections.
@@ -181,7 +180,7 @@ final class RegistryEndpoints {
         HttpMethod m = ex.request.method();
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         if (route instanceof OciRoute.Manifest r && read) {
-            AcceptedTypes accept = acceptHeaders.parse(ex.request.headers().getAll(HttpHeaderNames.ACCEPT));
+            AcceptedTypes accept = pullThrough.accepted(ex.request.headers().getAll(HttpHeaderNames.ACCEPT));
             // Evicted between the lookup and the read: asked once more, which fetches it again.
             Runnable again = () -> h.await(ex, pullThrough.manifest(p, r.reference(), accept, ex.record::cache),
                     content -> writeManifest(ex, content, null));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -151,6 +152,14 @@ class PullThroughServiceTest {
         executor.shutdown();
         executor.awaitTermination(5, TimeUnit.SECONDS);
         storage.close();
+    }
+
+    @Test
+    void anAcceptHeaderIsParsedOnceForTheWholeServer() {
+        List<String> header = List.of(MediaTypes.OCI_MANIFEST + ", " + MediaTypes.OCI_INDEX);
+        AcceptedTypes first = service.accepted(header);
+        assertFalse(first.full());
+        assertSame(first, service.accepted(List.of(new String(header.get(0)))), "kept by the service, not per connection");
     }
 
     @Test
