@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -33,7 +34,7 @@ public final class AcceptedTypes {
         this.forward = forward;
         this.types = types;
         this.wildcard = wildcard;
-        this.key = full() ? "full" : forward.isEmpty() ? "none" : String.join(",", new TreeSet<>(types));
+        this.key = full() ? "full" : forward.isEmpty() ? "none" : String.join(",", types);
     }
 
     /**
@@ -94,7 +95,8 @@ public final class AcceptedTypes {
                 }
             }
         }
-        return forward.isEmpty() ? NONE : new AcceptedTypes(List.copyOf(forward), Set.copyOf(types), wildcard);
+        // Kept sorted (a TreeSet, read-only): the key joins them in order.
+        return forward.isEmpty() ? NONE : new AcceptedTypes(List.copyOf(forward), Collections.unmodifiableSet(types), wildcard);
     }
 
     /** The entries as the client sent them, for the upstream request. */
