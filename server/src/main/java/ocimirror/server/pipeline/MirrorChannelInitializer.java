@@ -34,8 +34,8 @@ import ocimirror.server.tls.ServerTls;
  * Pipeline assembly only: TLS (when configured; each connection gets the context current when it
  * is accepted, so a rotated certificate reaches new connections only) → HTTP/1.1 codec (request
  * line and headers bounded by {@code limits.maxHeaderBytes}; a longer one reaches the registry
- * handler as a failed request and is answered 431) → keep-alive → chunked writer (blob bodies
- * under TLS) → idle timeout → flow control (holds pipelined requests while one is being answered)
+ * handler as a failed request and is answered 431) → keep-alive → chunked writer (TLS only: blob
+ * bodies under TLS) → idle timeout → flow control (holds pipelined requests while one is being answered)
  * → access log (when {@code ops} is given: sees every request and response after flow control,
  * those refused by authentication included) → client authentication (when configured; after flow
  * control, so that its answers cannot overtake the registry's on pipelined requests; the probes,
@@ -115,7 +115,11 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         if (drain != null) {
             p.addLast("drain", drain.newHandler());
         }
-        p.addLast("chunked", new ChunkedWriteHandler());
+        if (tls != null) {
+            // Only TLS sends blob bodies as chunked input (BlobBodies); in plaintext the handler
+            // would queue and re-walk every write of every response for nothing.
+            p.addLast("chunked", new ChunkedWriteHandler());
+        }
         p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
         p.addLast("flow", new FlowControlHandler());
         if (ops != null) {
