@@ -11,6 +11,7 @@
 #   W2_WARMUP=3    seconds of unrecorded manifest GETs before each measured W2 run
 #   W2_FIRST_WARMUP=20  the same before a target's first W2 run, in 4 wrk runs (JIT compile time, once per process)
 #   BLOB_MIB=256   size of the blob (and of each fresh blob of W3 and of the first W5 cold one)
+#   W5_CONNECTIONS=20000  GETs on new connections before W5 hot's recorded samples (for at most W5_CONNECTIONS_MAX_S=6 s)
 #   W5_COLD_SAMPLES=5  cold GETs per proxy and round for W5 cold (the first BLOB_MIB, the rest 1 MiB)
 #   IDLE_CONNS=10000  idle keep-alive connections held in W6
 #   BIG_MIB=1024   W4 big: each target's peak RSS before and after one blob of this size
@@ -18,7 +19,7 @@
 #   STARTUP_BLOBS=100000  start-up to the first served request with this many blobs stored
 #   STARTUP=0      skip the start-up step
 #   QUICK=1        a smoke run: 1 round, 3 s, a 32 MiB blob, 2000 idle connections, a 128 MiB big
-#                  blob, 20 000 blobs for the start-up
+#                  blob, 20 000 blobs for the start-up, 5 000 new connections before W5 hot
 #   TLS=0          skip the TLS rows
 #   JMH=0          skip the JMH microbenchmarks (run first, before any server starts; about 3
 #                  minutes, 1 with QUICK=1; bench/jmh.sh runs them alone; JMH_ARGS, HASH_MIB there)
@@ -30,7 +31,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 if [[ ${QUICK:-0} == 1 ]]; then
-  : "${ROUNDS:=1}" "${DURATION:=3}" "${W2_FIRST_WARMUP:=5}" "${BLOB_MIB:=32}" "${IDLE_CONNS:=2000}" "${BIG_MIB:=128}" "${STARTUP_BLOBS:=20000}"
+  : "${ROUNDS:=1}" "${DURATION:=3}" "${W2_FIRST_WARMUP:=5}" "${BLOB_MIB:=32}" "${IDLE_CONNS:=2000}" "${BIG_MIB:=128}" "${STARTUP_BLOBS:=20000}" "${W5_CONNECTIONS:=5000}"
 fi
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -139,6 +140,7 @@ write_facts() {
     echo "w2_warmup=${W2_FIRST_WARMUP}s in 4 runs before a target's first W2 run, ${W2_WARMUP}s before the others"
     echo "blob=${BLOB_MIB} MiB"
     echo "w5_cold_samples=$W5_COLD_SAMPLES"
+    echo "w5_connections=$W5_CONNECTIONS"
     echo "idle_conns=$IDLE_CONNS"
     if [[ $BIG == 1 ]]; then echo "big=${BIG_MIB} MiB"; fi
     if [[ $STARTUP == 1 ]]; then echo "startup_blobs=$STARTUP_BLOBS"; fi
