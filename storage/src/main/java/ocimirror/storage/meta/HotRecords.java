@@ -8,14 +8,16 @@ import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.RepoName;
 
 /**
- * The tag and manifest records in memory, so that a manifest GET (by tag or by digest) reads no
- * RocksDB on a hit: those two lookups are the whole metadata cost of a pull's hottest request.
- * Absent records are kept too (a miss asks RocksDB once), and W-TinyLFU keeps a flood of unknown
- * names from pushing the hot ones out.
+ * The tag and manifest records and the blob links in memory, so that a manifest GET (by tag or by
+ * digest) and a blob GET read no RocksDB on a hit: those lookups are the whole metadata cost of a
+ * pull's requests, and they run on an event loop, where a block the OS has dropped from its cache
+ * would be a disk read. Absent records are kept too (a miss asks RocksDB once), and W-TinyLFU keeps
+ * a flood of unknown names from pushing the hot ones out.
  *
- * <p>Coherence: every write of a tag or manifest record invalidates its key <em>after</em> the
- * RocksDB write. A load that read the old value before that write cannot survive it: Caffeine's
- * {@code invalidate} waits for a load of the same key in progress and then removes its result.
+ * <p>Coherence: every write of a tag, manifest record or link invalidates its key <em>after</em>
+ * the RocksDB write. A load that read the old value before that write cannot survive it:
+ * Caffeine's {@code invalidate} waits for a load of the same key in progress and then removes its
+ * result.
  */
 final class HotRecords {
     /** Per kind; a record with its key is a few hundred bytes, so the bound is a few MiB at most. */
@@ -24,13 +26,15 @@ final class HotRecords {
     record TagKey(RepoName repo, String tag) {
     }
 
-    record ManifestKey(RepoName repo, Digest digest) {
+    /** A manifest of a repository, or a blob linked into it. */
+    record RepoDigest(RepoName repo, Digest digest) {
     }
 
     private final Cache<TagKey, Optional<TagRecord>> tags =
             Caffeine.newBuilder().maximumSize(MAX_ENTRIES).build();
-    private final Cache<ManifestKey, Optional<ManifestRecord>> manifests =
+    private final Cache<RepoDigest, Optional<ManifestRecord>> manifests =
             Caffeine.newBuilder().maximumSize(MAX_ENTRIES).build();
+    private final Cache<RepoDigest, Boolean> links = Caffeine.newBuilder().maximumSize(MAX_ENTRIES).build();
 
     Optional<TagRecord> tag(RepoName repo, String tag, Function<TagKey, Optional<TagRecord>> load) {
         TagKey key = new TagKey(repo, tag);
@@ -39,10 +43,16 @@ final class HotRecords {
     }
 
     Optional<ManifestRecord> manifest(RepoName repo, Digest digest,
-                                      Function<ManifestKey, Optional<ManifestRecord>> load) {
-        ManifestKey key = new ManifestKey(repo, digest);
+                                      Function<RepoDigest, Optional<ManifestRecord>> load) {
+        RepoDigest key = new RepoDigest(repo, digest);
         Optional<ManifestRecord> hit = manifests.getIfPresent(key);
         return hit != null ? hit : manifests.get(key, load);
+    }
+
+    boolean linked(RepoName repo, Digest digest, Function<RepoDigest, Boolean> load) {
+        RepoDigest key = new RepoDigest(repo, digest);
+        Boolean hit = links.getIfPresent(key);
+        return hit != null ? hit : links.get(key, load);
     }
 
     /** After a write of the tag. */
@@ -52,6 +62,11 @@ final class HotRecords {
 
     /** After a write of the manifest record. */
     void manifestChanged(RepoName repo, Digest digest) {
-        manifests.invalidate(new ManifestKey(repo, digest));
+        manifests.invalidate(new RepoDigest(repo, digest));
+    }
+
+    /** After a write or delete of the link. */
+    void linkChanged(RepoName repo, Digest digest) {
+        links.invalidate(new RepoDigest(repo, digest));
     }
 }

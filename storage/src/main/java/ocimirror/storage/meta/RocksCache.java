@@ -236,6 +236,7 @@ final class RocksCache {
                                 dropManifest(batch, r.repo(), digest, invalidations);
                             } else {
                                 batch.delete(links, Keys.link(r.repo(), digest));
+                                invalidations.add(() -> hot.linkChanged(r.repo(), digest));
                             }
                         }
                         if (before != null) {
@@ -308,6 +309,7 @@ final class RocksCache {
                 dropRef(batch, digest, false, repo);
                 db.write(write, batch);
             }
+            hot.linkChanged(repo, digest);
             return true;
         }
     }

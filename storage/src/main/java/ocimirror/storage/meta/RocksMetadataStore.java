@@ -210,6 +210,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
                     addRepoIfNew(batch, repo);
                     db.write(write, batch);
                 }
+                hot.linkChanged(repo, digest);
             }
             return null;
         });
@@ -217,7 +218,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
 
     @Override
     public boolean isBlobLinked(RepoName repo, Digest digest) {
-        return call(() -> db.get(links, Keys.link(repo, digest)) != null);
+        return hot.linked(repo, digest, k -> call(() -> db.get(links, Keys.link(repo, digest)) != null));
     }
 
     @Override
@@ -232,6 +233,7 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
                     cache.dropRef(batch, digest, false, repo);
                     db.write(write, batch);
                 }
+                hot.linkChanged(repo, digest);
                 return true;
             }
         });

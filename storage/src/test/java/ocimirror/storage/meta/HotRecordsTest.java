@@ -2,6 +2,7 @@ package ocimirror.storage.meta;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The in-memory tag and manifest records never outlive a write that changed them. */
+/** The in-memory tag and manifest records and links never outlive a write that changed them. */
 class HotRecordsTest {
     private static final RepoName REPO = RepoName.of("library/nginx");
     private static final Digest D1 = Digest.sha256("one".getBytes(UTF_8));
@@ -89,6 +90,39 @@ class HotRecordsTest {
 
         assertEquals(Optional.empty(), store.getManifest(REPO, D1));
         assertEquals(Optional.empty(), store.getTag(REPO, "latest"));
+    }
+
+    @Test
+    void aLinkAndItsRemovalAreSeenAtOnce() {
+        assertFalse(store.isBlobLinked(REPO, D1));
+        store.linkBlob(REPO, D1);
+        assertTrue(store.isBlobLinked(REPO, D1));
+        assertFalse(store.isBlobLinked(RepoName.of("library/redis"), D1));
+        assertTrue(store.unlinkBlob(REPO, D1));
+        assertFalse(store.isBlobLinked(REPO, D1));
+    }
+
+    @Test
+    void collectingAnOldLinkForgetsIt() {
+        store.linkBlob(REPO, D1);
+        assertTrue(store.isBlobLinked(REPO, D1));
+        assertTrue(store.unlinkIfOlder(REPO, D1, System.currentTimeMillis() + 60_000));
+        assertFalse(store.isBlobLinked(REPO, D1));
+    }
+
+    @Test
+    void evictingABlobForgetsItsLinks() {
+        RepoName other = RepoName.of("library/redis");
+        store.putBlob(new BlobRecord(D1, 10, null, 1, 1));
+        store.linkBlob(REPO, D1);
+        store.linkBlob(other, D1);
+        assertTrue(store.isBlobLinked(REPO, D1));
+        assertTrue(store.isBlobLinked(other, D1));
+
+        assertTrue(store.removeBlob(D1, r -> true).isPresent());
+
+        assertFalse(store.isBlobLinked(REPO, D1));
+        assertFalse(store.isBlobLinked(other, D1));
     }
 
     /** Readers racing a writer: once the writer stops, every reader sees its last write. */
