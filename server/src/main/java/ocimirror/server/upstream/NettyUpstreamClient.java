@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Clock;
@@ -87,7 +88,8 @@ public final class NettyUpstreamClient implements UpstreamClient {
 
     /** An event loop group for upstream clients: epoll where available, NIO elsewhere. */
     public static EventLoopGroup newEventLoopGroup(int threads) {
-        return new MultiThreadIoEventLoopGroup(threads,
+        // Named, so that a thread dump tells them from the server's own loops.
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("ocimirror-upstream"),
                 Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     }
 
