@@ -40,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherTest {
     private static final Pattern LISTENING = Pattern.compile("registry listening on /127\\.0\\.0\\.1:(\\d+)");
     private static final Duration START = Duration.ofSeconds(120);
+    private static final String TRIM = "-XX:TrimNativeHeapInterval=2000";
 
     @TempDir
     static Path shared;
@@ -94,6 +95,7 @@ class LauncherTest {
             assertEquals(1, archives.size(), "one archive: " + list(cache, "", ""));
             assertTrue(first.commandLine().contains("-XX:SharedArchiveFile=" + archives.get(0)), first.commandLine());
             assertTrue(first.commandLine().contains("-Docimirror.nativeDir=" + cache.resolve("native")));
+            assertEquals(javaAccepts(TRIM), first.commandLine().contains(" " + TRIM + " "), first.commandLine());
             Path rocks = list(cache.resolve("native"), "rocksdb-", "").get(0);
             assertFalse(list(rocks, "librocksdbjni", ".so").isEmpty(), "RocksDB's library is in the cache");
         }
@@ -102,6 +104,42 @@ class LauncherTest {
             assertFalse(second.output().contains("building the class-data archive"), second.output());
             assertTrue(second.commandLine().contains("-XX:SharedArchiveFile="), second.commandLine());
             assertEquals(200, second.get("/v2/"));
+        }
+    }
+
+    @Test
+    void aJavaWithoutNativeHeapTrimmingStartsWithoutTheFlag() throws Exception {
+        // Java 17 before 17.0.9 refuses to start with -XX:TrimNativeHeapInterval: a java that does
+        // the same, and is otherwise this one.
+        Path fakeJava = dir.resolve("java");
+        Files.writeString(fakeJava, "#!/bin/sh\n"
+                + "for a in \"$@\"; do case $a in -XX:TrimNativeHeapInterval=*)\n"
+                + "  echo \"Unrecognized VM option '${a#-XX:}'\" >&2; exit 1;; esac; done\n"
+                + "exec '" + realJava() + "' \"$@\"\n");
+        assertTrue(fakeJava.toFile().setExecutable(true));
+        Path cache = dir.resolve("cache");
+        ProcessBuilder pb = command(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+                dir.resolve("data").toString());
+        pb.environment().put("JAVA", fakeJava.toString());
+        try (Launched started = launch(pb)) {
+            assertEquals(200, started.get("/v2/"));
+            assertFalse(started.commandLine().contains("TrimNativeHeapInterval"), started.commandLine());
+            assertTrue(started.commandLine().contains("-XX:SharedArchiveFile="), "the rest of the cache is used");
+        }
+    }
+
+    @Test
+    void aServerDoesNotStartFlightRecorder() throws Exception {
+        Path classes = dir.resolve("classes.log");
+        ProcessBuilder pb = command(Path.of("off"), "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+                dir.resolve("data").toString());
+        pb.environment().put("JAVA_OPTS", "-Xlog:class+load=info:file=" + classes);
+        try (Launched started = launch(pb)) {
+            assertEquals(200, started.get("/v2/"));
+            String loaded = Files.readString(classes);
+            assertTrue(loaded.contains(" io.netty.buffer.AdaptivePoolingAllocator "), "Netty has allocated buffers");
+            assertFalse(loaded.contains(" io.netty.buffer.AllocateBufferEvent "), "no Netty allocator events");
+            assertFalse(loaded.contains(" jdk.jfr.internal.MetadataRepository "), "Flight Recorder not started");
         }
     }
 
@@ -136,14 +174,29 @@ class LauncherTest {
         Map<String, String> env = pb.environment();
         env.put("OCIMIRROR_JAR", jar.toString());
         env.put("OCIMIRROR_CACHE", cache.toString());
-        env.put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        env.put("JAVA", realJava());
         env.remove("JAVA_OPTS");
         return pb;
     }
 
+    private static String realJava() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static boolean javaAccepts(String flag) throws Exception {
+        Process p = new ProcessBuilder(realJava(), flag, "-version").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        return p.exitValue() == 0;
+    }
+
     private Launched launch(Path cache, String... args) throws Exception {
+        return launch(command(cache, args));
+    }
+
+    private Launched launch(ProcessBuilder command) throws Exception {
         Path log = Files.createTempFile(dir, "launcher", ".log");
-        Process p = command(cache, args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = command.redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + START.toNanos();
         while (System.nanoTime() < deadline && p.isAlive()) {
             Matcher m = LISTENING.matcher(Processes.read(log));
