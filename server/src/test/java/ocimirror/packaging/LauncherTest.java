@@ -87,12 +87,16 @@ class LauncherTest {
     @Test
     void firstServeBuildsTheArchiveAndLaterStartsUseIt() throws Exception {
         Path cache = dir.resolve("cache");
+        // what a training run killed before its archive was renamed leaves behind
+        Path stale = Files.createDirectories(cache).resolve(".cds-12345.jsa");
+        Files.write(stale, new byte[1024]);
         try (Launched first = launch(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
                 dir.resolve("data").toString())) {
             assertTrue(first.output().contains("building the class-data archive"), first.output());
             assertEquals(200, first.get("/v2/"));
             List<Path> archives = list(cache, "cds-", ".jsa");
             assertEquals(1, archives.size(), "one archive: " + list(cache, "", ""));
+            assertFalse(Files.exists(stale), "a killed training run's temporary archive is removed");
             assertTrue(first.commandLine().contains("-XX:SharedArchiveFile=" + archives.get(0)), first.commandLine());
             assertTrue(first.commandLine().contains("-Docimirror.nativeDir=" + cache.resolve("native")));
             assertEquals(javaAccepts(TRIM), first.commandLine().contains(" " + TRIM + " "), first.commandLine());
