@@ -37,22 +37,22 @@ final class HotRecords {
     private final Cache<RepoDigest, Boolean> links = Caffeine.newBuilder().maximumSize(MAX_ENTRIES).build();
 
     Optional<TagRecord> tag(RepoName repo, String tag, Function<TagKey, Optional<TagRecord>> load) {
-        TagKey key = new TagKey(repo, tag);
-        Optional<TagRecord> hit = tags.getIfPresent(key);
-        return hit != null ? hit : tags.get(key, load);
+        return read(tags, new TagKey(repo, tag), load);
     }
 
     Optional<ManifestRecord> manifest(RepoName repo, Digest digest,
                                       Function<RepoDigest, Optional<ManifestRecord>> load) {
-        RepoDigest key = new RepoDigest(repo, digest);
-        Optional<ManifestRecord> hit = manifests.getIfPresent(key);
-        return hit != null ? hit : manifests.get(key, load);
+        return read(manifests, new RepoDigest(repo, digest), load);
     }
 
     boolean linked(RepoName repo, Digest digest, Function<RepoDigest, Boolean> load) {
-        RepoDigest key = new RepoDigest(repo, digest);
-        Boolean hit = links.getIfPresent(key);
-        return hit != null ? hit : links.get(key, load);
+        return read(links, new RepoDigest(repo, digest), load);
+    }
+
+    /** A hit without the compute path's locking; a miss loads once, however many ask at once. */
+    private static <K, V> V read(Cache<K, V> cache, K key, Function<K, V> load) {
+        V hit = cache.getIfPresent(key);
+        return hit != null ? hit : cache.get(key, load);
     }
 
     /** After a write of the tag. */
