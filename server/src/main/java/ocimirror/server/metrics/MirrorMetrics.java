@@ -38,7 +38,7 @@ import ocimirror.server.upstream.UpstreamClients;
 /**
  * Every meter of one running mirror, in its own Prometheus registry (created once by
  * {@code MirrorServer} and handed to whatever records into it; nothing global). The names, as
- * {@link #scrape()} writes them, are listed in the README's "Observability" section; labels
+ * {@link #scrape()} writes them, are listed in docs/observability.md; labels
  * only take values from small fixed sets (route kinds, methods, statuses, configured upstream
  * names), never a repository, tag or client address.
  *
