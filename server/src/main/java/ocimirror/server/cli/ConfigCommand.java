@@ -35,10 +35,10 @@ final class ConfigCommand implements Runnable {
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = {"Loads and validates FILE as serve --config would, also reading every caCert,",
-                    "dockerConfig, passwordFile, TLS file and htpasswd file it names, and prints one line per",
-                    "upstream, then the hosted namespaces, pull-through, TLS and client authentication.",
-                    "Exit status 0 when valid, 2 otherwise (the error names the file and field)."})
+            description = "Loads and validates FILE as serve --config would, also reading every caCert,"
+                    + " dockerConfig, passwordFile, TLS file and htpasswd file it names, and prints one line per"
+                    + " upstream, then the hosted namespaces, pull-through, TLS and client authentication."
+                    + " Exit status 0 when valid, 2 otherwise (the error names the file and field).")
     static final class Check implements Callable<Integer> {
 
         @CommandLine.Spec

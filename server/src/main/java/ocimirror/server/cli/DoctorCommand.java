@@ -31,10 +31,10 @@ import picocli.CommandLine.Option;
  * or configuration error.
  */
 @Command(name = "doctor", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Checks what the mirror depends on and says what to fix: for each upstream DNS, TCP connect,",
-                "the TLS certificate against the trust configured for it (caCert), the credentials and a",
-                "manifest HEAD; for the mirror, whether its certificate covers the names clients use and",
-                "when it expires. Exit status 0 when nothing failed, 1 otherwise, 2 for usage errors."},
+        description = "Checks what the mirror depends on and says what to fix: for each upstream DNS, TCP connect,"
+                + " the TLS certificate against the trust configured for it (caCert), the credentials and a"
+                + " manifest HEAD; for the mirror, whether its certificate covers the names clients use and"
+                + " when it expires. Exit status 0 when nothing failed, 1 otherwise, 2 for usage errors.",
         footer = {"", "Examples:",
                 "  ocimirror doctor --config /etc/ocimirror/config.yaml --name mirror.example.com",
                 "  ocimirror doctor --config config.yaml --upstream corp --repo team/app:1.0"})

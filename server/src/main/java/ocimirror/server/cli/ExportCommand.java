@@ -25,15 +25,17 @@ import picocli.CommandLine.Parameters;
  * directory is in use, 2 usage or configuration error.
  */
 @Command(name = "export", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Writes images from the mirror's data directory (its upstreams' caches and hosted",
-                "repositories, named as clients name them) as an OCI image layout tar for another site's",
-                "ocimirror import, skopeo (oci-archive:) or ctr import; .tar.gz and .tar.xz names compress it.",
-                "Every platform of an index by default (all must be cached: ocimirror prefetch fetches them);",
-                "with --platform, index.json names that platform's manifest and only its blobs are written.",
-                "Run it with the server stopped (it holds the data directory)."},
+        description = "Writes images from the mirror's data directory (its upstreams' caches and hosted"
+                + " repositories, named as clients name them) as an OCI image layout tar for another site's"
+                + " ocimirror import, skopeo (oci-archive:) or ctr import; .tar.gz and .tar.xz names compress it."
+                + " Every platform of an index by default (all must be cached: ocimirror prefetch fetches them);"
+                + " with --platform, index.json names that platform's manifest and only its blobs are written."
+                + " Run it with the server stopped (it holds the data directory).",
         footer = {"", "Examples:",
-                "  ocimirror export gcr.io/team/app:1 local/tools:2 -o site-b.tar --config /etc/ocimirror/config.yaml",
-                "  ocimirror export nginx:1.27 --platform linux/arm64 -o nginx-arm64.tar.gz --data /var/lib/ocimirror"})
+                "  ocimirror export gcr.io/team/app:1 local/tools:2 -o site-b.tar \\",
+                "      --config /etc/ocimirror/config.yaml",
+                "  ocimirror export nginx:1.27 --platform linux/arm64 -o nginx-arm64.tar.gz \\",
+                "      --data /var/lib/ocimirror"})
 public final class ExportCommand implements Callable<Integer> {
 
     @CommandLine.Spec

@@ -17,9 +17,9 @@ import picocli.CommandLine.Mixin;
  * the same collection every {@code gc.interval} while it runs.
  */
 @Command(name = "gc", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Garbage-collects hosted repositories of a stopped server's data directory: links no",
-                "manifest references (older than gc.gracePeriod) are removed, then blobs nothing links.",
-                "The running server does the same every gc.interval."})
+        description = "Garbage-collects hosted repositories of a stopped server's data directory: links no"
+                + " manifest references (older than gc.gracePeriod) are removed, then blobs nothing links."
+                + " The running server does the same every gc.interval.")
 final class GcCommand implements Callable<Integer> {
 
     @CommandLine.Spec

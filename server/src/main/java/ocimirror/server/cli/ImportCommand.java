@@ -23,14 +23,15 @@ import picocli.CommandLine.Parameters;
  * {@link Importer}) or the data directory is in use, 2 usage or configuration error.
  */
 @Command(name = "import", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Loads images from an OCI image layout (a directory, or a tar: plain, .tar.gz, .tar.xz) or a",
-                "docker save tar into the mirror's data directory, every blob verified against its digest. Images",
-                "go where requests for their names would be routed (an alias prefix selects an upstream's cache,",
-                "a hosted namespace is hosted), or into a hosted namespace (--namespace), or into an upstream's",
-                "cache as if just pulled (--upstream), so that nodes asking for them hit with the upstream",
-                "unreachable. Run it with the server stopped (it holds the data directory)."},
+        description = "Loads images from an OCI image layout (a directory, or a tar: plain, .tar.gz, .tar.xz) or a"
+                + " docker save tar into the mirror's data directory, every blob verified against its digest. Images"
+                + " go where requests for their names would be routed (an alias prefix selects an upstream's cache,"
+                + " a hosted namespace is hosted), or into a hosted namespace (--namespace), or into an upstream's"
+                + " cache as if just pulled (--upstream), so that nodes asking for them hit with the upstream"
+                + " unreachable. Run it with the server stopped (it holds the data directory).",
         footer = {"", "Examples:",
-                "  ocimirror import vendor-images.tar.xz --upstream gcr.io --config /etc/ocimirror/config.yaml",
+                "  ocimirror import vendor-images.tar.xz --upstream gcr.io \\",
+                "      --config /etc/ocimirror/config.yaml",
                 "  ocimirror import app.tar --namespace local --name team/app:1.4",
                 "  ocimirror import ./layout --data /var/lib/ocimirror"})
 public final class ImportCommand implements Callable<Integer> {
@@ -55,8 +56,8 @@ public final class ImportCommand implements Callable<Integer> {
         String upstream;
     }
 
-    @Option(names = "--name", paramLabel = "REPO[:TAG]", description = {"Name for the image of a one-image bundle,"
-            + " or for the images the bundle leaves unnamed", "(with REPO alone, a tag the bundle gives is kept)."})
+    @Option(names = "--name", paramLabel = "REPO[:TAG]", description = "Name for the image of a one-image bundle,"
+            + " or for the images the bundle leaves unnamed (with REPO alone, a tag the bundle gives is kept).")
     String name;
 
     @Mixin

@@ -80,14 +80,14 @@ public final class Main implements Runnable {
         Path data;
 
         @Option(names = "--config", paramLabel = "FILE",
-                description = {"YAML or JSON configuration file, the whole truth; --listen and --data override it.",
-                        "Without it: Docker Hub (default), gcr.io, ghcr.io, quay.io and registry.k8s.io are",
-                        "proxied, and local/ is hosted."})
+                description = "YAML or JSON configuration file, the whole truth; --listen and --data override it."
+                        + " Without it: Docker Hub (default), gcr.io, ghcr.io, quay.io and registry.k8s.io are"
+                        + " proxied, and local/ is hosted.")
         Path config;
 
         @Option(names = "--plain-http",
-                description = {"Serve plain HTTP instead of HTTPS (tls.mode: off). By default the mirror serves",
-                        "HTTPS with a CA it generates under <data>/pki (ocimirror ca export hands it to clients)."})
+                description = "Serve plain HTTP instead of HTTPS (tls.mode: off). By default the mirror serves"
+                        + " HTTPS with a CA it generates under <data>/pki (ocimirror ca export hands it to clients).")
         boolean plainHttp;
 
         /**

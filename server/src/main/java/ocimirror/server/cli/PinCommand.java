@@ -22,11 +22,11 @@ import picocli.CommandLine.Parameters;
  * data directory, read at its next start. The output is the same either way.
  */
 @Command(name = "pin", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Pins images: they are never evicted and are refreshed on their tag TTL.",
-                "With --server URL: through a running server's admin listener (metrics.adminListen),",
-                "in force at once. Without: on a stopped server's data directory (RocksDB is locked",
-                "while it runs); the server picks the pins up at its next start.",
-                "cache.pins in the config pins too."},
+        description = "Pins images: they are never evicted and are refreshed on their tag TTL."
+                + " With --server URL: through a running server's admin listener (metrics.adminListen),"
+                + " in force at once. Without: on a stopped server's data directory (RocksDB is locked"
+                + " while it runs); the server picks the pins up at its next start."
+                + " cache.pins in the config pins too.",
         subcommands = {PinCommand.Add.class, PinCommand.Remove.class, PinCommand.Ls.class,
                 CommandLine.HelpCommand.class})
 final class PinCommand implements Runnable {
@@ -51,8 +51,8 @@ final class PinCommand implements Runnable {
         OfflineStore store;
 
         @Option(names = "--server", paramLabel = "URL",
-                description = {"A running server's admin listener, such as http://127.0.0.1:9090",
-                        "(metrics.adminListen); --data and --config are not used then."})
+                description = "A running server's admin listener, such as http://127.0.0.1:9090"
+                        + " (metrics.adminListen); --data and --config are not used then.")
         URI server;
 
         @Override
@@ -177,8 +177,8 @@ final class PinCommand implements Runnable {
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = {"Lists the pins: the config file's (config) and those added by pin add (data).",
-                    "With --server: the pins in force in the running server."})
+            description = "Lists the pins: the config file's (config) and those added by pin add (data)."
+                    + " With --server: the pins in force in the running server.")
     static final class Ls extends Base {
         @Override
         int run(MirrorConfig cfg, UpstreamRouter router, Storage storage, PrintWriter out, PrintWriter err) {

@@ -27,12 +27,14 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 every image pulled, 1 some could not be, 2 usage error.
  */
 @Command(name = "prefetch", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Pulls images through a running mirror, as a node would, so that it caches them ahead of",
-                "demand: each manifest, every platform of an index (or --platform's), every config and layer",
-                "(read to the end, checked against its digest and discarded)."},
+        description = "Pulls images through a running mirror, as a node would, so that it caches them ahead of"
+                + " demand: each manifest, every platform of an index (or --platform's), every config and layer"
+                + " (read to the end, checked against its digest and discarded).",
         footer = {"", "Examples:",
-                "  ocimirror prefetch gcr.io/distroless/static:nonroot nginx:1.27 --mirror https://mirror:5000 --ca-file ca.crt",
-                "  ocimirror prefetch registry.corp:5000/team/app:2 --platform linux/amd64 --mirror http://127.0.0.1:5000"})
+                "  ocimirror prefetch gcr.io/distroless/static:nonroot nginx:1.27 \\",
+                "      --mirror https://mirror:5000 --ca-file ca.crt",
+                "  ocimirror prefetch registry.corp:5000/team/app:2 --platform linux/amd64 \\",
+                "      --mirror http://127.0.0.1:5000"})
 public final class PrefetchCommand implements Callable<Integer> {
 
     @CommandLine.Spec

@@ -18,9 +18,9 @@ import picocli.CommandLine.Option;
  * files, offline. Exit status 0 when consistent (or everything found was repaired), 1 otherwise.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Checks a stopped server's data directory: re-hashes every blob, and checks blob records",
-                "against files, manifests, tags and links against what they point at. One line per problem.",
-                "With --repair, removes what is inconsistent. Exit status 0 when clean (or repaired), 1 otherwise."})
+        description = "Checks a stopped server's data directory: re-hashes every blob, and checks blob records"
+                + " against files, manifests, tags and links against what they point at. One line per problem."
+                + " With --repair, removes what is inconsistent. Exit status 0 when clean (or repaired), 1 otherwise.")
 final class VerifyCommand implements Callable<Integer> {
 
     @CommandLine.Spec
