@@ -66,7 +66,8 @@ public sealed interface OciRoute {
 
     /**
      * {@code /v2/<name>/blobs/uploads/}, optionally {@code ?digest=} (monolithic upload) or
-     * {@code ?mount=&from=} (cross-repository mount). Each optional part is null when absent.
+     * {@code ?mount=&from=} (cross-repository mount; without {@code from}, from wherever the
+     * mirror has the blob). Each optional part is null when absent.
      */
     record UploadStart(RepoName repo, Digest digest, Digest mount, RepoName from) implements OciRoute {
         public UploadStart {

@@ -245,6 +245,36 @@ class RegistryHandlerTest {
         finish();
     }
 
+    /** The spec's "automatic content discovery": a mount without {@code from} finds the blob itself. */
+    @Test
+    void crossRepositoryMountWithoutFrom() {
+        Digest d = h.pushBlob("a", LAYER);
+        Harness.Response mounted = h.send(HttpMethod.POST, "/v2/b/blobs/uploads/?mount=" + d);
+        assertEquals(201, mounted.status(), () -> new String(mounted.body()));
+        assertEquals("/v2/b/blobs/" + d, mounted.header(HttpHeaderNames.LOCATION));
+        assertEquals(d.toString(), mounted.header("Docker-Content-Digest"));
+        assertApiVersion(mounted);
+        Harness.Response get = h.send(HttpMethod.GET, "/v2/b/blobs/" + d);
+        assertEquals(200, get.status());
+        assertArrayEquals(LAYER, get.body());
+
+        Digest unknown = Digest.sha256(bytes("never pushed"));
+        Harness.Response fallback = h.send(HttpMethod.POST, "/v2/c/blobs/uploads/?mount=" + unknown);
+        assertEquals(202, fallback.status());
+        assertTrue(fallback.header(HttpHeaderNames.LOCATION).startsWith("/v2/c/blobs/uploads/"));
+
+        // Deleted from every repository that had it: stored until collected, but no one's to mount.
+        assertEquals(202, h.send(HttpMethod.DELETE, "/v2/a/blobs/" + d).status());
+        assertEquals(202, h.send(HttpMethod.DELETE, "/v2/b/blobs/" + d).status());
+        assertEquals(202, h.send(HttpMethod.POST, "/v2/c/blobs/uploads/?mount=" + d).status());
+        assertEquals(404, h.send(HttpMethod.GET, "/v2/c/blobs/" + d).status());
+
+        Harness.Response malformed = h.send(HttpMethod.POST, "/v2/c/blobs/uploads/?mount=sha256:nope");
+        assertEquals(400, malformed.status());
+        assertEquals("DIGEST_INVALID", malformed.code());
+        finish();
+    }
+
     @Test
     void tagsArePaginatedWithLinks() {
         h.pushBlob("app", CONFIG);
