@@ -10,13 +10,25 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Slows down password guessing from one address: {@link #FREE_FAILURES} failures within
- * {@link #WINDOW} are free; from then on each failure blocks the address for a delay that
- * doubles, from {@link #FIRST_DELAY} up to {@link #MAX_DELAY}. An address is forgotten
- * {@link #FORGET_AFTER} after its last failure, or at its first success. At most
- * {@link #MAX_ADDRESSES} addresses are remembered, so a flood of addresses costs bounded memory.
+ * Slows down password guessing from one address. {@link #FREE_FAILURES} failures within
+ * {@link #WINDOW} are free; each failure from the {@link #FREE_FAILURES}th on blocks the address:
+ * its next attempt that needs a password check is refused, however long after the failure it
+ * comes, and so is every attempt for a delay counted from that first refusal, which doubles with
+ * each failure from {@link #FIRST_DELAY} (after the fifth) up to {@link #MAX_DELAY}. So after five
+ * failures within a minute the sixth attempt is refused (429, {@code Retry-After: 1}), and a
+ * password is checked again only once the client has waited. A refusal is not a failure: no
+ * password was checked.
  *
- * <p>Thread-safe; time comes from the injected clock.
+ * <p>Why the delay starts at the refusal rather than at the failure: from the failure, a client
+ * slower than the delay (a person retrying {@code docker login}, a script with a pause) never met
+ * it, and the sixth wrong password was checked and answered 401 like the first five.
+ *
+ * <p>An address is forgotten {@link #FORGET_AFTER} after its last failure or refusal, or at its
+ * first success. At most {@link #MAX_ADDRESSES} addresses are remembered, so a flood of addresses
+ * costs bounded memory.
+ *
+ * <p>Thread-safe; time comes from the injected clock. {@link #blocked} is cheap enough for an
+ * event loop (a map lookup, and a map update at the first refusal after a failure).
  */
 final class FailureThrottle {
     static final int FREE_FAILURES = 5;
@@ -26,7 +38,12 @@ final class FailureThrottle {
     static final Duration FORGET_AFTER = Duration.ofMinutes(15);
     static final int MAX_ADDRESSES = 100_000;
 
-    private record State(int failures, Instant windowStart, Instant blockedUntil) {
+    /**
+     * @param owed         a failure has not yet been answered with a refusal: the next attempt is
+     *                     refused and starts the delay
+     * @param blockedUntil the end of the delay running, or a past instant
+     */
+    private record State(int failures, Instant windowStart, boolean owed, Instant blockedUntil) {
     }
 
     private final Clock clock;
@@ -41,14 +58,35 @@ final class FailureThrottle {
                 .build();
     }
 
-    /** How long {@code address} must still wait; empty when it may try now. */
+    /**
+     * How long {@code address} must still wait; empty when it may try now. Called for an attempt
+     * about to be checked: the first call after a blocking failure refuses it and starts the delay.
+     */
     Optional<Duration> blocked(String address) {
         State s = byAddress.getIfPresent(address);
-        Instant now = clock.instant();
-        if (s == null || !s.blockedUntil().isAfter(now)) {
+        if (s == null || s.failures() < FREE_FAILURES) {
             return Optional.empty();
         }
-        return Optional.of(Duration.between(now, s.blockedUntil()));
+        Instant now = clock.instant();
+        if (s.blockedUntil().isAfter(now)) {
+            return Optional.of(Duration.between(now, s.blockedUntil()));
+        }
+        if (!s.owed()) {
+            return Optional.empty();
+        }
+        Duration[] wait = new Duration[1];
+        byAddress.asMap().computeIfPresent(address, (a, current) -> {
+            if (current.blockedUntil().isAfter(now)) { // another attempt started the delay meanwhile
+                wait[0] = Duration.between(now, current.blockedUntil());
+                return current;
+            }
+            if (!current.owed()) {
+                return current;
+            }
+            wait[0] = delay(current.failures());
+            return new State(current.failures(), current.windowStart(), false, now.plus(wait[0]));
+        });
+        return Optional.ofNullable(wait[0]);
     }
 
     /** Records a failed attempt. */
@@ -56,11 +94,10 @@ final class FailureThrottle {
         Instant now = clock.instant();
         byAddress.asMap().compute(address, (a, s) -> {
             if (s == null || s.failures() < FREE_FAILURES && Duration.between(s.windowStart(), now).compareTo(WINDOW) > 0) {
-                s = new State(0, now, Instant.EPOCH);
+                s = new State(0, now, false, Instant.EPOCH);
             }
             int failures = s.failures() + 1;
-            Instant blockedUntil = failures >= FREE_FAILURES ? now.plus(delay(failures)) : s.blockedUntil();
-            return new State(failures, s.windowStart(), blockedUntil);
+            return new State(failures, s.windowStart(), failures >= FREE_FAILURES, s.blockedUntil());
         });
     }
 

@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * constant time. A malformed header or a missing one is answered at once; neither reveals a user.
  *
  * <p><b>Throttling.</b> Failed attempts are counted per client address ({@link FailureThrottle}):
- * after five within a minute the address is answered {@link Decision.Outcome#THROTTLED} (429, with
- * a Retry-After), without a password check, for a delay that doubles with each further failure.
+ * after five within a minute the address's next attempt, however late, is answered
+ * {@link Decision.Outcome#THROTTLED} (429, with a Retry-After) without a password check, and so is
+ * every attempt for a delay from then on (1 s, doubling with each further failure, at most 5 min).
  * Behind a load balancer every client has the balancer's address: a guessing client then slows
  * the others' <em>new</em> logins, never ones already verified (below).
  *

@@ -82,6 +82,11 @@ final class RegistryEndpoints {
             h.await(ex, ops.answer(route, ex.request.method()), response -> h.respond(ex, response));
             return;
         }
+        if (route instanceof OciRoute.InvalidManifestReference r) {
+            // Answered before routing, as the parser's other refusals are: hosted or proxied, such
+            // a manifest cannot exist, and the upstream is never asked for it.
+            throw invalidReference(ex.request.method(), r);
+        }
         RepoName repo = repoOf(route);
         if (repo != null && router.resolve(repo, request.ns()) instanceof RepoTarget.Proxied p) {
             ex.namespace = p.namespace();
@@ -173,6 +178,22 @@ final class RegistryEndpoints {
             }
         }
         throw OciError.METHOD_NOT_ALLOWED.exception(m + " is not supported here");
+    }
+
+    /**
+     * The refusal of a manifest reference that is neither a tag nor a digest: GET, HEAD and DELETE
+     * are 404 {@code MANIFEST_UNKNOWN} (a manifest that cannot exist is unknown, as the spec's
+     * conformance suite expects; DELETE too, whether or not deletes are enabled), a PUT is the
+     * parser's 400 ({@code TAG_INVALID} or {@code DIGEST_INVALID}), and other methods are 405, as
+     * for any manifest.
+     */
+    private static OciException invalidReference(HttpMethod m, OciRoute.InvalidManifestReference r) {
+        if (m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.DELETE)) {
+            return OciError.MANIFEST_UNKNOWN.exception(r.detail());
+        } else if (m.equals(HttpMethod.PUT)) {
+            return r.error().exception(r.detail());
+        }
+        return OciError.METHOD_NOT_ALLOWED.exception(m + " is not supported here");
     }
 
     /** Reads of a proxied repository; everything that would write is refused with 405 UNSUPPORTED. */

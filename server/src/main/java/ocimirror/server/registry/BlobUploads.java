@@ -154,11 +154,23 @@ public final class BlobUploads {
     }
 
     /**
-     * Mounts {@code digest} from {@code from} into {@code repo} if {@code from} has it.
-     * Storage executor (it may write a link).
+     * Mounts {@code digest} into {@code repo} if {@code from} links it, or, with {@code from} null
+     * (the spec's "automatic content discovery"), if any repository does; empty otherwise (the
+     * caller opens an ordinary upload). Storage executor (it may write a link).
+     *
+     * <p>Who may mount what. A mount is a POST, so with client authentication on only a user with
+     * push rights gets here, and push includes pull of every repository, hosted or proxied (rights
+     * are per user, not per repository). So a blob that some repository links is one the client
+     * could read anyway: that is all a mount with {@code from} checks (of {@code from}) and all a
+     * mount without it checks (of any repository). A blob in the store that no repository links
+     * (deleted from every repository and not yet collected, or only stored as a manifest) is not
+     * mounted, and the answer is the same 202 as for an unknown digest, so a client learns nothing
+     * it could not learn by a GET. Were rights ever made per repository, the check without
+     * {@code from} would have to become "linked in a repository this user may read".
      */
     public Optional<BlobInfo> mount(RepoName repo, Digest digest, RepoName from) {
-        if (from == null || !metadata.isBlobLinked(from, digest)) {
+        boolean readable = from == null ? metadata.isBlobLinkedAnywhere(digest) : metadata.isBlobLinked(from, digest);
+        if (!readable) {
             return Optional.empty();
         }
         try (BlobHolds.Hold hold = blobs.holds().hold(digest)) {

@@ -2,6 +2,7 @@ package ocimirror.server.route;
 
 import java.util.Objects;
 import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
 
@@ -40,6 +41,21 @@ public sealed interface OciRoute {
         }
     }
 
+    /**
+     * {@code /v2/<name>/manifests/<reference>} whose reference is neither a valid tag nor a valid
+     * digest (the conformance suite's {@code .INVALID_MANIFEST_NAME}): no such manifest can exist.
+     * Reads and deletes of it are {@code MANIFEST_UNKNOWN}; a push is refused with {@code error}
+     * ({@code TAG_INVALID} or {@code DIGEST_INVALID}). The parser does not know the method, so it
+     * hands on the refusal rather than throwing it. The reference itself is not kept: nothing
+     * from it may reach storage; {@code detail} only names it (abbreviated) for the error body.
+     */
+    record InvalidManifestReference(RepoName repo, OciError error, String detail) implements OciRoute {
+        public InvalidManifestReference {
+            Objects.requireNonNull(repo, "repo");
+            Objects.requireNonNull(error, "error");
+        }
+    }
+
     /** {@code /v2/<name>/blobs/<digest>}. */
     record Blob(RepoName repo, Digest digest) implements OciRoute {
         public Blob {
@@ -50,7 +66,8 @@ public sealed interface OciRoute {
 
     /**
      * {@code /v2/<name>/blobs/uploads/}, optionally {@code ?digest=} (monolithic upload) or
-     * {@code ?mount=&from=} (cross-repository mount). Each optional part is null when absent.
+     * {@code ?mount=&from=} (cross-repository mount; without {@code from}, from wherever the
+     * mirror has the blob). Each optional part is null when absent.
      */
     record UploadStart(RepoName repo, Digest digest, Digest mount, RepoName from) implements OciRoute {
         public UploadStart {

@@ -28,8 +28,11 @@ import ocimirror.storage.oci.RepoName;
  * {@link #parseRequest}): containerd adds it to every request it sends to a mirror, naming the
  * registry host the image reference points at, and {@link UpstreamRouter} routes by it.
  *
+ * <p>A manifest reference that is neither a tag nor a digest is not thrown but parsed into
+ * {@link OciRoute.InvalidManifestReference}, since its answer depends on the method.
+ *
  * @throws OciException from {@link #parse}: NAME_INVALID (also for a malformed {@code ns}),
- *                      TAG_INVALID, DIGEST_INVALID, PAGINATION_NUMBER_INVALID,
+ *                      DIGEST_INVALID (blobs, referrers, upload digests), PAGINATION_NUMBER_INVALID,
  *                      BLOB_UPLOAD_UNKNOWN (malformed upload id)
  */
 public final class OciRouteParser {
@@ -157,8 +160,7 @@ public final class OciRouteParser {
             return new OciRoute.Tags(RepoName.of(rest.substring(0, second)), pageSize(query.get("n")), query.get("last"));
         }
         if (segmentIs(rest, second + 1, last, "manifests")) {
-            RepoName repo = RepoName.of(rest.substring(0, second));
-            return new OciRoute.Manifest(repo, Reference.parse(lastSegment));
+            return manifest(RepoName.of(rest.substring(0, second)), lastSegment);
         }
         if (third >= 0 && segmentIs(rest, third + 1, second, "blobs") && segmentIs(rest, second + 1, last, "uploads")) {
             RepoName repo = RepoName.of(rest.substring(0, third));
@@ -176,6 +178,19 @@ public final class OciRouteParser {
             return new OciRoute.Referrers(repo, Digest.parse(lastSegment), query.get("artifactType"));
         }
         return new OciRoute.NotFound(path);
+    }
+
+    /**
+     * A manifest route; a reference that is neither a tag nor a digest becomes
+     * {@link OciRoute.InvalidManifestReference}: only the method tells whether that is a 404 (a
+     * read: such a manifest cannot exist, as the spec's conformance suite expects) or a 400 (a push).
+     */
+    private static OciRoute manifest(RepoName repo, String reference) {
+        try {
+            return new OciRoute.Manifest(repo, Reference.parse(reference));
+        } catch (OciException invalid) {
+            return new OciRoute.InvalidManifestReference(repo, invalid.error(), invalid.detail());
+        }
     }
 
     /** Whether {@code s} from {@code from} to {@code to} (exclusive) is {@code word}. */

@@ -28,7 +28,7 @@ public enum RouteKind {
             return CATALOG;
         } else if (route instanceof OciRoute.Tags) {
             return TAGS;
-        } else if (route instanceof OciRoute.Manifest) {
+        } else if (route instanceof OciRoute.Manifest || route instanceof OciRoute.InvalidManifestReference) {
             return MANIFEST;
         } else if (route instanceof OciRoute.Blob) {
             return BLOB;

@@ -3,6 +3,7 @@ package ocimirror.server.auth;
 import static ocimirror.server.auth.HtpasswdAuthenticatorTest.basic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +25,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -42,6 +44,7 @@ class ClientAuthHandlerTest {
     @TempDir
     Path dir;
     HtpasswdAuthenticator authenticator;
+    final MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
     /** Password checks wait here until the test runs them: the event loop's view of an async check. */
     final ArrayDeque<Runnable> checks = new ArrayDeque<>();
     final Executor queued = checks::add;
@@ -53,7 +56,7 @@ class ClientAuthHandlerTest {
         Commands.check("htpasswd", "-B", "-b", "-c", file.toString(), "alice", "s3cret");
         Commands.check("htpasswd", "-B", "-b", file.toString(), "bob", "hunter2");
         authenticator = new HtpasswdAuthenticator(new AuthConfig(file, "mirror", Map.of("alice", Access.PUSH), null),
-                new MutableClock(Instant.parse("2030-01-01T00:00:00Z")));
+                clock);
     }
 
     private EmbeddedChannel channel(Executor hashing) {
@@ -204,6 +207,55 @@ class ClientAuthHandlerTest {
         assertEquals("TOOMANYREQUESTS", error(r).path("code").asText());
         r.release();
         assertNull(ch.readInbound());
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    /** Sends {@code GET /v2/} with {@code authorization}, runs any password check, and returns the answer. */
+    private FullHttpResponse attempt(EmbeddedChannel ch, String authorization) {
+        ch.writeInbound(request(HttpMethod.GET, "/v2/", authorization), LastHttpContent.EMPTY_LAST_CONTENT);
+        runChecks(ch);
+        FullHttpResponse r = ch.readOutbound();
+        assertNotNull(r, "answered by the authentication handler (not let through)");
+        return r;
+    }
+
+    /**
+     * The boundary as the README states it: five failures within a minute are answered 401, the
+     * sixth attempt 429, whatever its password and however long after the fifth failure it comes
+     * (the delay starts at that refusal). Then the delays double: 1 s, 2 s.
+     */
+    @Test
+    void theSixthAttemptAfterFiveFailuresIs429EvenWhenItComesLate() throws Exception {
+        EmbeddedChannel ch = channel(queued);
+        for (int i = 1; i <= FailureThrottle.FREE_FAILURES; i++) {
+            FullHttpResponse r = attempt(ch, basic("alice", "guess" + i));
+            assertEquals(401, r.status().code(), "failure " + i);
+            r.release();
+            clock.advance(Duration.ofSeconds(10)); // a person retrying, not a script: 50 s in all
+        }
+        FullHttpResponse sixth = attempt(ch, basic("alice", "s3cret"));
+        assertEquals(429, sixth.status().code(), "the sixth attempt, with the right password");
+        assertEquals("1", sixth.headers().get(HttpHeaderNames.RETRY_AFTER));
+        assertEquals("TOOMANYREQUESTS", error(sixth).path("code").asText());
+        sixth.release();
+        assertNull(ch.readInbound(), "nothing reaches the registry");
+
+        clock.advance(Duration.ofSeconds(1));
+        FullHttpResponse seventh = attempt(ch, basic("alice", "guess6"));
+        assertEquals(401, seventh.status().code(), "waited: checked, and wrong again");
+        seventh.release();
+        clock.advance(Duration.ofSeconds(20));
+        FullHttpResponse eighth = attempt(ch, basic("alice", "guess7"));
+        assertEquals(429, eighth.status().code());
+        assertEquals("2", eighth.headers().get(HttpHeaderNames.RETRY_AFTER), "doubled");
+        eighth.release();
+
+        clock.advance(Duration.ofSeconds(2));
+        HttpRequest right = request(HttpMethod.GET, "/v2/", basic("alice", "s3cret"));
+        ch.writeInbound(right);
+        runChecks(ch);
+        assertSame(right, ch.readInbound(), "waited, with the right password: let through");
+        assertNull(ch.readOutbound());
         assertFalse(ch.finishAndReleaseAll());
     }
 

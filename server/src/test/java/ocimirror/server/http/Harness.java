@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.FileRegion;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -50,11 +51,17 @@ final class Harness implements AutoCloseable {
     final EmbeddedChannel ch;
 
     Harness(Path dir, RegistryService.Settings settings, Executor executor) throws IOException {
+        this(dir, settings, executor, null);
+    }
+
+    /** @param auth a handler between the flow control and the registry (client authentication), or null */
+    Harness(Path dir, RegistryService.Settings settings, Executor executor, ChannelHandler auth) throws IOException {
         MutableClock clock = new MutableClock(java.time.Instant.parse("2026-01-01T00:00:00Z"));
         storage = Storage.open(dir, clock);
         service = new RegistryService(storage.blobs(), storage.metadata(), clock, settings);
-        ch = new EmbeddedChannel(new FlowControlHandler(),
-                new RegistryHandler(service, executor, new OciRouteParser(), new ErrorResponses()));
+        RegistryHandler registry = new RegistryHandler(service, executor, new OciRouteParser(), new ErrorResponses());
+        ch = auth == null ? new EmbeddedChannel(new FlowControlHandler(), registry)
+                : new EmbeddedChannel(new FlowControlHandler(), auth, registry);
     }
 
     Harness(Path dir) throws IOException {

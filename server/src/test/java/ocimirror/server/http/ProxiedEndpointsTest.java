@@ -117,6 +117,26 @@ class ProxiedEndpointsTest {
     }
 
     @Test
+    void aManifestReferenceThatCannotExistIsUnknownWithoutAskingTheUpstream() {
+        for (String uri : List.of("/v2/team/app/manifests/.INVALID_MANIFEST_NAME?ns=up.test",
+                "/v2/up.test/team/app/manifests/.INVALID_MANIFEST_NAME", "/v2/up.test/team/app/manifests/sha256:abc")) {
+            Written get = send(Harness.request(HttpMethod.GET, uri));
+            assertEquals(404, get.head.status().code(), uri);
+            assertTrue(new String(get.body, StandardCharsets.UTF_8).contains("\"MANIFEST_UNKNOWN\""), uri);
+            Written head = send(Harness.request(HttpMethod.HEAD, uri));
+            assertEquals(404, head.head.status().code(), uri);
+            assertEquals(0, head.body.length, uri);
+        }
+        HttpRequest put = Harness.request(HttpMethod.PUT, "/v2/up.test/team/app/manifests/.INVALID_MANIFEST_NAME");
+        put.headers().set(HttpHeaderNames.CONTENT_TYPE, MediaTypes.OCI_MANIFEST);
+        put.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
+        Written pushed = send(put);
+        assertEquals(400, pushed.head.status().code());
+        assertTrue(new String(pushed.body, StandardCharsets.UTF_8).contains("\"TAG_INVALID\""));
+        assertEquals(0, upstream.manifestGets.get(), "the upstream is never asked");
+    }
+
+    @Test
     void writesToAProxiedRepositoryAreRefusedNamingTheUpstream() {
         HttpRequest put = Harness.request(HttpMethod.PUT, "/v2/up.test/team/app/manifests/v1");
         put.headers().set(HttpHeaderNames.CONTENT_TYPE, MediaTypes.OCI_MANIFEST);

@@ -245,6 +245,36 @@ class RegistryHandlerTest {
         finish();
     }
 
+    /** The spec's "automatic content discovery": a mount without {@code from} finds the blob itself. */
+    @Test
+    void crossRepositoryMountWithoutFrom() {
+        Digest d = h.pushBlob("a", LAYER);
+        Harness.Response mounted = h.send(HttpMethod.POST, "/v2/b/blobs/uploads/?mount=" + d);
+        assertEquals(201, mounted.status(), () -> new String(mounted.body()));
+        assertEquals("/v2/b/blobs/" + d, mounted.header(HttpHeaderNames.LOCATION));
+        assertEquals(d.toString(), mounted.header("Docker-Content-Digest"));
+        assertApiVersion(mounted);
+        Harness.Response get = h.send(HttpMethod.GET, "/v2/b/blobs/" + d);
+        assertEquals(200, get.status());
+        assertArrayEquals(LAYER, get.body());
+
+        Digest unknown = Digest.sha256(bytes("never pushed"));
+        Harness.Response fallback = h.send(HttpMethod.POST, "/v2/c/blobs/uploads/?mount=" + unknown);
+        assertEquals(202, fallback.status());
+        assertTrue(fallback.header(HttpHeaderNames.LOCATION).startsWith("/v2/c/blobs/uploads/"));
+
+        // Deleted from every repository that had it: stored until collected, but no one's to mount.
+        assertEquals(202, h.send(HttpMethod.DELETE, "/v2/a/blobs/" + d).status());
+        assertEquals(202, h.send(HttpMethod.DELETE, "/v2/b/blobs/" + d).status());
+        assertEquals(202, h.send(HttpMethod.POST, "/v2/c/blobs/uploads/?mount=" + d).status());
+        assertEquals(404, h.send(HttpMethod.GET, "/v2/c/blobs/" + d).status());
+
+        Harness.Response malformed = h.send(HttpMethod.POST, "/v2/c/blobs/uploads/?mount=sha256:nope");
+        assertEquals(400, malformed.status());
+        assertEquals("DIGEST_INVALID", malformed.code());
+        finish();
+    }
+
     @Test
     void tagsArePaginatedWithLinks() {
         h.pushBlob("app", CONFIG);
@@ -354,6 +384,49 @@ class RegistryHandlerTest {
         finish();
     }
 
+    /**
+     * A reference that is neither a tag nor a digest names a manifest that cannot exist: reads and
+     * deletes are 404 MANIFEST_UNKNOWN (what the OCI conformance suite expects), a push stays 400.
+     */
+    @Test
+    void aManifestReferenceThatCannotExistIsUnknownToReadsAndInvalidToPushes() {
+        h.pushBlob("app", CONFIG);
+        String invalid = "/v2/app/manifests/.INVALID_MANIFEST_NAME";
+        Harness.Response get = h.send(HttpMethod.GET, invalid);
+        assertEquals(404, get.status());
+        assertEquals("MANIFEST_UNKNOWN", get.code());
+        assertTrue(get.json().get("errors").get(0).get("detail").asText().contains(".INVALID_MANIFEST_NAME"));
+        assertApiVersion(get);
+        assertTrue(get.header(HttpHeaderNames.CONTENT_TYPE).startsWith("application/json"));
+
+        Harness.Response head = h.send(HttpMethod.HEAD, invalid);
+        assertEquals(404, head.status());
+        assertEquals(0, head.body().length, "HEAD has no body");
+        assertApiVersion(head);
+
+        Harness.Response malformedDigest = h.send(HttpMethod.GET, "/v2/app/manifests/sha256:abc");
+        assertEquals(404, malformedDigest.status());
+        assertEquals("MANIFEST_UNKNOWN", malformedDigest.code());
+
+        HttpRequest put = Harness.request(HttpMethod.PUT, invalid);
+        put.headers().set(HttpHeaderNames.CONTENT_TYPE, MediaTypes.OCI_MANIFEST);
+        Harness.Response pushed = h.send(put, manifest(CONFIG));
+        assertEquals(400, pushed.status());
+        assertEquals("TAG_INVALID", pushed.code());
+        HttpRequest putDigest = Harness.request(HttpMethod.PUT, "/v2/app/manifests/sha256:abc");
+        putDigest.headers().set(HttpHeaderNames.CONTENT_TYPE, MediaTypes.OCI_MANIFEST);
+        assertEquals("DIGEST_INVALID", h.send(putDigest, manifest(CONFIG)).code());
+
+        Harness.Response delete = h.send(HttpMethod.DELETE, invalid);
+        assertEquals(404, delete.status());
+        assertEquals("MANIFEST_UNKNOWN", delete.code());
+        assertEquals(405, h.send(HttpMethod.POST, invalid).status());
+
+        // The refused push's body was dropped: the connection goes on.
+        assertEquals(201, put("app", "v1", manifest(CONFIG)).status());
+        finish();
+    }
+
     @Test
     void oversizedManifestIs413() {
         byte[] big = bytes("{\"schemaVersion\":2,\"pad\":\"" + "x".repeat(5000) + "\"}");
@@ -380,7 +453,8 @@ class RegistryHandlerTest {
                 Arguments.of(HttpMethod.GET, "/v2/app%2f..%2fx/manifests/latest", 400, "NAME_INVALID"),
                 Arguments.of(HttpMethod.GET, "/v2/%2e%2e/manifests/latest", 400, "NAME_INVALID"),
                 Arguments.of(HttpMethod.GET, "/v2/app\\..\\x/manifests/latest", 400, "NAME_INVALID"),
-                Arguments.of(HttpMethod.GET, "/v2/app/manifests/-x", 400, "TAG_INVALID"),
+                Arguments.of(HttpMethod.GET, "/v2/app/manifests/-x", 404, "MANIFEST_UNKNOWN"),
+                Arguments.of(HttpMethod.GET, "/v2/app/manifests/..", 400, "NAME_INVALID"),
                 Arguments.of(HttpMethod.GET, "/v2/app/blobs/sha256:123", 400, "DIGEST_INVALID"),
                 Arguments.of(HttpMethod.GET, "/etc/passwd", 404, "NOT_FOUND"),
                 Arguments.of(HttpMethod.GET, "/v2/app/unknown/thing", 404, "NOT_FOUND"),

@@ -373,10 +373,27 @@ class RegistryServiceTest {
     void mountLinksOnlyWhatTheSourceHas() {
         Digest d = push(RepoName.of("source"), LAYER);
         assertTrue(uploads.mount(REPO, d, RepoName.of("elsewhere")).isEmpty());
-        assertTrue(uploads.mount(REPO, d, null).isEmpty());
         assertEquals(OciError.BLOB_UNKNOWN, error(() -> service.blob(REPO, d)));
         assertEquals(d, uploads.mount(REPO, d, RepoName.of("source")).orElseThrow().digest());
         assertEquals(d, service.blob(REPO, d).digest());
+    }
+
+    @Test
+    void mountWithoutFromTakesABlobThatSomeRepositoryLinks() {
+        Digest d = push(RepoName.of("source"), LAYER);
+        RepoName target = RepoName.of("target");
+        assertEquals(d, uploads.mount(target, d, null).orElseThrow().digest());
+        assertEquals(d, service.blob(target, d).digest());
+        assertTrue(uploads.mount(target, Digest.sha256(bytes("unknown")), null).isEmpty());
+    }
+
+    @Test
+    void mountWithoutFromSkipsABlobThatNoRepositoryLinks() {
+        Digest d = push(RepoName.of("source"), LAYER);
+        service.deleteBlob(RepoName.of("source"), d);
+        assertTrue(storage.blobs().stat(d).isPresent(), "still stored, until collected");
+        assertTrue(uploads.mount(REPO, d, null).isEmpty());
+        assertEquals(OciError.BLOB_UNKNOWN, error(() -> service.blob(REPO, d)));
     }
 
     private static byte[] readAll(BlobInfo blob) {

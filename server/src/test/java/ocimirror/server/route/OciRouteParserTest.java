@@ -1,6 +1,7 @@
 package ocimirror.server.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.stream.Stream;
@@ -107,15 +108,16 @@ class OciRouteParserTest {
                 Arguments.of("/v2/Foo/manifests/latest", OciError.NAME_INVALID),
                 Arguments.of("/v2/foo-/manifests/latest", OciError.NAME_INVALID),
                 Arguments.of("/v2/" + "a".repeat(256) + "/manifests/latest", OciError.NAME_INVALID),
-                Arguments.of("/v2/foo/manifests/-bad", OciError.TAG_INVALID),
-                Arguments.of("/v2/foo/manifests/" + "t".repeat(129), OciError.TAG_INVALID),
-                Arguments.of("/v2/foo/manifests/sha256:abc", OciError.DIGEST_INVALID),
-                Arguments.of("/v2/foo/manifests/md5:" + "a".repeat(32), OciError.DIGEST_INVALID),
                 Arguments.of("/v2/foo/blobs/latest", OciError.DIGEST_INVALID),
                 Arguments.of("/v2/foo/blobs/sha256:" + "A".repeat(64), OciError.DIGEST_INVALID),
                 Arguments.of("/v2/foo/referrers/latest", OciError.DIGEST_INVALID),
                 Arguments.of("/v2/foo/blobs/uploads/?digest=nope", OciError.DIGEST_INVALID),
                 Arguments.of("/v2/foo/blobs/uploads/?mount=nope&from=bar", OciError.DIGEST_INVALID),
+                Arguments.of("/v2/foo/blobs/uploads/?mount=nope", OciError.DIGEST_INVALID),
+                // a manifest reference that is a traversal is a bad path, not an unknown manifest
+                Arguments.of("/v2/foo/manifests/..", OciError.NAME_INVALID),
+                Arguments.of("/v2/foo/manifests/%2e%2e", OciError.NAME_INVALID),
+                Arguments.of("/v2/Foo/manifests/.INVALID_MANIFEST_NAME", OciError.NAME_INVALID),
                 Arguments.of("/v2/foo/blobs/uploads/?mount=" + D2 + "&from=..", OciError.NAME_INVALID),
                 Arguments.of("/v2/foo/blobs/uploads/" + UUID + "?digest=sha256:1", OciError.DIGEST_INVALID),
                 Arguments.of("/v2/foo/blobs/uploads/not-a-uuid", OciError.BLOB_UPLOAD_UNKNOWN),
@@ -130,6 +132,34 @@ class OciRouteParserTest {
     void refusesInvalidPaths(String uri, OciError expected) {
         OciException e = assertThrows(OciException.class, () -> parser.parse(uri));
         assertEquals(expected, e.error());
+    }
+
+    static Stream<Arguments> invalidManifestReferences() {
+        return Stream.of(
+                // the OCI conformance suite's name: a leading dot is not a tag
+                Arguments.of("/v2/foo/manifests/.INVALID_MANIFEST_NAME", "foo", OciError.TAG_INVALID),
+                Arguments.of("/v2/a/b/manifests/.INVALID_MANIFEST_NAME?ns=docker.io", "a/b", OciError.TAG_INVALID),
+                Arguments.of("/v2/foo/manifests/-bad", "foo", OciError.TAG_INVALID),
+                Arguments.of("/v2/foo/manifests/" + "t".repeat(129), "foo", OciError.TAG_INVALID),
+                Arguments.of("/v2/foo/manifests/a+b", "foo", OciError.TAG_INVALID),
+                Arguments.of("/v2/foo/manifests/.hidden%3A", "foo", OciError.DIGEST_INVALID),
+                Arguments.of("/v2/foo/manifests/sha256:abc", "foo", OciError.DIGEST_INVALID),
+                Arguments.of("/v2/foo/manifests/md5:" + "a".repeat(32), "foo", OciError.DIGEST_INVALID),
+                Arguments.of("/v2/foo/manifests/sha256:" + "A".repeat(64), "foo", OciError.DIGEST_INVALID));
+    }
+
+    /**
+     * Neither a tag nor a digest: a route of its own (the method decides between 404 and 400),
+     * carrying the repository and the push's refusal, never the reference as a usable value.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidManifestReferences")
+    void invalidManifestReferencesAreARouteOfTheirOwn(String uri, String repo, OciError pushRefusal) {
+        OciRoute route = parser.parse(uri);
+        OciRoute.InvalidManifestReference r = assertInstanceOf(OciRoute.InvalidManifestReference.class, route);
+        assertEquals(RepoName.of(repo), r.repo());
+        assertEquals(pushRefusal, r.error());
+        assertEquals(RouteKind.MANIFEST, RouteKind.of(route));
     }
 
     @Test

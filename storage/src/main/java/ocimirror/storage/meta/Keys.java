@@ -105,6 +105,11 @@ final class Keys {
         return join(digest.toString(), "");
     }
 
+    /** {@code digest\0kind\0}: the prefix of a blob's refs of one kind. */
+    static byte[] refPrefix(Digest digest, String kind) {
+        return join(digest.toString(), kind, "");
+    }
+
     static byte[] upload(String id) {
         return utf8(id);
     }

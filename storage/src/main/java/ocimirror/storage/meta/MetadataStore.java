@@ -24,6 +24,12 @@ public interface MetadataStore extends AutoCloseable {
     /** Removes the link; false if there was none. */
     boolean unlinkBlob(RepoName repo, Digest digest);
 
+    /**
+     * Whether any repository links {@code digest} (a manifest stored under it does not count): a
+     * blob some repository serves. A point seek, not a scan of the repositories.
+     */
+    boolean isBlobLinkedAnywhere(Digest digest);
+
     // --- manifests ---
     /** Stores the manifest record (and its referrer entry if it has a subject) atomically. */
     void putManifest(RepoName repo, ManifestRecord manifest);

@@ -215,6 +215,12 @@ final class RocksCache {
         });
     }
 
+    /** Whether any repository links {@code digest}: one seek into its link refs. */
+    boolean linkedAnywhere(Digest digest) throws RocksDBException {
+        byte[] prefix = Keys.refPrefix(digest, Keys.REF_LINK);
+        return scan(refs, prefix, prefix, RocksIterator::isValid);
+    }
+
     Optional<BlobRecord> removeBlob(Digest digest, Predicate<RepoName> mayDrop) throws RocksDBException {
         synchronized (linkLock) {
             synchronized (tagLock) {

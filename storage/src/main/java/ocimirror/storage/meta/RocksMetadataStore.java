@@ -222,6 +222,11 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
     }
 
     @Override
+    public boolean isBlobLinkedAnywhere(Digest digest) {
+        return call(() -> cache.linkedAnywhere(digest));
+    }
+
+    @Override
     public boolean unlinkBlob(RepoName repo, Digest digest) {
         return call(() -> {
             synchronized (linkLock) {

@@ -59,6 +59,20 @@ class RocksMetadataStoreTest {
     }
 
     @Test
+    void linkedAnywhereSeesLinksOfAnyRepositoryButNotManifests() {
+        assertFalse(store.isBlobLinkedAnywhere(D1));
+        store.putManifest(REPO, new ManifestRecord(D1, MediaTypes.OCI_MANIFEST, 10, null, null, null));
+        store.linkBlob(RepoName.of("a"), D2);
+        assertFalse(store.isBlobLinkedAnywhere(D1), "held as a manifest only");
+        store.linkBlob(RepoName.of("z/last"), D1);
+        assertTrue(store.isBlobLinkedAnywhere(D1));
+        assertFalse(store.isBlobLinkedAnywhere(D3));
+        store.unlinkBlob(RepoName.of("z/last"), D1);
+        assertFalse(store.isBlobLinkedAnywhere(D1));
+        assertTrue(store.isBlobLinkedAnywhere(D2));
+    }
+
+    @Test
     void manifestRoundTrip() {
         ManifestRecord full = new ManifestRecord(D1, MediaTypes.OCI_MANIFEST, 1234, D2, "application/x-sbom",
                 Map.of("org.opencontainers.image.created", "2025-01-01T00:00:00Z", "k", ""));
