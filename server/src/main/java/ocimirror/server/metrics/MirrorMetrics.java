@@ -231,6 +231,12 @@ public final class MirrorMetrics implements AutoCloseable {
                 .description("Blobs asked for in the background after their manifest was fetched").register(registry);
         Gauge.builder("ocimirror.pullthrough.inflight.fetches", pullThrough, p -> p.inflight().size())
                 .description("Blob downloads in progress").register(registry);
+        for (String upstream : pullThrough.upstreamNames()) {
+            FunctionCounter.builder("ocimirror.upstream.manifests.invalid", pullThrough,
+                            p -> p.invalidManifests(upstream)).tag("upstream", upstream)
+                    .description("Upstream answers to manifest requests that were not a manifest (a captive portal's"
+                            + " page, other JSON), refused: not served, not cached").register(registry);
+        }
     }
 
     /** The storage executor's backlog and busy threads. */

@@ -15,9 +15,10 @@ import ocimirror.storage.oci.OciException;
  * What the mirror records about a manifest an upstream sent: its media type, the blobs an image
  * manifest references (for prefetch), and the descriptor fields a referrers listing shows.
  *
- * <p>Lenient on purpose: unlike a push, an upstream's manifest is not the mirror's to refuse.
- * Whatever cannot be read (an old schema 1 manifest, an artifact of unknown shape) simply
- * yields no blobs and no subject; the bytes are stored and served as they came.
+ * <p>Lenient on purpose: unlike a push, an upstream's manifest is not the mirror's to refuse
+ * once {@link UpstreamManifestCheck} found it is a manifest at all. Whatever cannot be read
+ * (an old schema 1 manifest, an artifact's unusual descriptors) simply yields no blobs and no
+ * subject; the bytes are stored and served as they came.
  *
  * @param mediaType    the upstream's {@code Content-Type}, else the body's {@code mediaType}, else
  *                     a guess from the shape (an index has {@code manifests})
@@ -39,7 +40,11 @@ record ManifestFacts(String mediaType, boolean index, List<Digest> blobs, Digest
         if (root == null || !root.isObject()) {
             root = JSON.createObjectNode();
         }
-        String mediaType = mediaType(contentType, root);
+        return of(root, mediaType(contentType, root));
+    }
+
+    /** From a body parsed already, whose media type is known ({@link UpstreamManifestCheck} decided both). */
+    static ManifestFacts of(JsonNode root, String mediaType) {
         boolean index = MediaTypes.INDEXES.contains(mediaType);
         List<Digest> blobs = new ArrayList<>();
         if (!index) {

@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClient;
+import ocimirror.server.upstream.UpstreamException;
 import ocimirror.server.upstream.UpstreamManifest;
 import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobStore;
@@ -251,10 +252,24 @@ final class ManifestPuller {
                 });
     }
 
-    /** Verifies the upstream's bytes against the digests it claimed and stores them as they are. Storage executor. */
+    /**
+     * Checks that the upstream's bytes are a manifest and match the digests it claimed, and stores
+     * them as they are. Storage executor.
+     */
     private ManifestContent store(RepoTarget.Proxied t, Reference ref, AcceptedTypes accept, Key key,
                                   UpstreamManifest m) {
         byte[] body = m.body();
+        UpstreamManifestCheck.Manifest checked;
+        try {
+            checked = UpstreamManifestCheck.check(body, m.contentType());
+        } catch (UpstreamManifestCheck.NotAManifest e) {
+            // A captive portal or a proxy's page, not the registry: an outage (stale copies are
+            // served), and nothing of it is stored or remembered.
+            counters.invalidManifest(t.upstream().name());
+            throw new UpstreamException(UpstreamException.Kind.INVALID_MANIFEST, "upstream '" + t.upstream().name()
+                    + "' answered the manifest request for " + t.upstreamRepo() + separator(ref) + ref + " with "
+                    + e.getMessage());
+        }
         Digest digest = null;
         if (ref instanceof Reference.ByDigest d) {
             verify(t, ref, d.digest(), body, "the requested digest");
@@ -268,7 +283,7 @@ final class ManifestPuller {
         if (digest == null) {
             digest = Digest.sha256(body);
         }
-        ManifestFacts facts = ManifestFacts.of(body, m.contentType());
+        ManifestFacts facts = ManifestFacts.of(checked.root(), checked.mediaType());
         ManifestContent content;
         // Held while stored and recorded, so that an eviction of these bytes (cached under another
         // repository) finishes first or waits: never a record written for a file about to go.
@@ -298,7 +313,10 @@ final class ManifestPuller {
     }
 
     private static String describe(RepoTarget.Proxied t, Object ref) {
-        String r = ref.toString();
-        return "manifest " + t.upstreamRepo() + (r.indexOf(':') >= 0 ? "@" : ":") + r;
+        return "manifest " + t.upstreamRepo() + separator(ref) + ref;
+    }
+
+    private static String separator(Object ref) {
+        return ref.toString().indexOf(':') >= 0 ? "@" : ":";
     }
 }

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
@@ -45,6 +46,11 @@ import org.slf4j.LoggerFactory;
  *       {@link PullThroughStats#staleServed()}; for a few seconds after such an answer that
  *       upstream's stale tags are served without asking it (a blackholed upstream would
  *       otherwise cost every request a connect timeout).
+ *   <li>An answer that is not a manifest ({@link UpstreamManifestCheck}: a captive portal's HTML
+ *       page, JSON of another kind, a {@code mediaType} contradicting the {@code Content-Type}) is
+ *       refused whatever the reference: nothing is stored, it counts as an outage (a cached copy
+ *       is served stale, else 503 naming the upstream), and it is counted per upstream in
+ *       {@link #invalidManifests}.
  *   <li>Accept: the client's {@code Accept} is forwarded as it is, and the cache is keyed so that
  *       a client gets what the upstream would give it. Tag records in the metadata store hold the
  *       answer to <em>full</em> clients (those accepting all four manifest and index types, see
@@ -223,7 +229,18 @@ public final class PullThroughService implements AutoCloseable {
     public PullThroughStats stats() {
         return new PullThroughStats(counters.staleServed.sum(), counters.manifestGets.sum(),
                 counters.manifestHeads.sum(), counters.coalesced.sum(), counters.negativeHits.sum(),
-                fetches.startedCount(), counters.prefetches.sum());
+                fetches.startedCount(), counters.prefetches.sum(),
+                counters.invalidManifests.values().stream().mapToLong(LongAdder::sum).sum());
+    }
+
+    /** Answers of {@code upstream} to manifest requests that were refused as not a manifest. */
+    public long invalidManifests(String upstream) {
+        return counters.invalidManifests(upstream);
+    }
+
+    /** The names of the upstreams this service has a client for. */
+    public List<String> upstreamNames() {
+        return clients.all().stream().map(UpstreamClient::name).toList();
     }
 
     /** Stops prefetching and cancels the downloads in progress (their ingest files are discarded). */

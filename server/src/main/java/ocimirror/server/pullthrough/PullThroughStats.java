@@ -11,7 +11,8 @@ package ocimirror.server.pullthrough;
  * @param negativeHits         requests answered 404 from the short negative cache
  * @param blobFetches          blob downloads started (one per digest however many clients asked)
  * @param prefetches           blobs the prefetcher asked for after an image manifest was fetched
+ * @param invalidManifests     upstream answers to manifest requests refused as not a manifest
  */
 public record PullThroughStats(long staleServed, long manifestGets, long manifestHeads, long coalesced,
-                               long negativeHits, long blobFetches, long prefetches) {
+                               long negativeHits, long blobFetches, long prefetches, long invalidManifests) {
 }

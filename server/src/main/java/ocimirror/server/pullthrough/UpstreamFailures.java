@@ -17,8 +17,8 @@ import ocimirror.storage.oci.OciException;
  *       with it, and a 401 would make it retry with them.
  *   <li>{@code RATE_LIMITED} → {@code TOOMANYREQUESTS}, 429: the client may back off.
  *   <li>unreachable, 5xx, timeouts, and responses the mirror cannot use (including content that
- *       does not match its digest) → {@code UNAVAILABLE}, 503: containerd then tries its next
- *       host, which is what should happen.
+ *       does not match its digest, and an answer to a manifest request that is not a manifest)
+ *       → {@code UNAVAILABLE}, 503: containerd then tries its next host, which is what should happen.
  * </ul>
  *
  * Every message names the upstream (the client cannot see which one the mirror used). Anything
@@ -54,6 +54,7 @@ final class UpstreamFailures {
                         + " credentials for " + what + " (check the credentials configured for it): " + detail);
                 case RATE_LIMITED -> OciError.TOOMANYREQUESTS.exception("upstream '" + upstream
                         + "' is rate limiting the mirror and " + what + " is not cached: " + detail);
+                case INVALID_MANIFEST -> OciError.UNAVAILABLE.exception(detail); // names the upstream already
                 case PROTOCOL -> OciError.UNAVAILABLE.exception("upstream '" + upstream
                         + "' sent a response the mirror cannot use for " + what + ": " + detail);
                 default -> OciError.UNAVAILABLE.exception("upstream '" + upstream + "' is unavailable and " + what

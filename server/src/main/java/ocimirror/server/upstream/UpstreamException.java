@@ -27,7 +27,12 @@ public final class UpstreamException extends RuntimeException {
         /** No response headers within the first-byte timeout, or a body stalled past the idle timeout. */
         TIMEOUT(true),
         /** A response the client cannot use: unexpected status, bad header, manifest too large, redirect loop. */
-        PROTOCOL(false);
+        PROTOCOL(false),
+        /**
+         * A manifest request answered with something that is not a manifest (a captive portal's or a
+         * proxy's page): the registry itself is not what answered, so it counts as an outage.
+         */
+        INVALID_MANIFEST(true);
 
         private final boolean outage;
 

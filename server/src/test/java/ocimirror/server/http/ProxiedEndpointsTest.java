@@ -92,7 +92,9 @@ class ProxiedEndpointsTest {
 
     @Test
     void manifestsOfAnNsRequestAreTheUpstreamsBytesAndEchoTheNamespace() {
-        byte[] body = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"layers\":[]}"
+        byte[] body = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:"
+                + "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}")
                 .getBytes(StandardCharsets.UTF_8);
         Digest digest = upstream.manifest("team/app", "v1", MediaTypes.OCI_MANIFEST, body);
 

@@ -42,7 +42,9 @@ class CacheResultsTest {
     private static final AcceptedTypes FULL = AcceptedTypes.parse(List.of(MediaTypes.DOCKER_MANIFEST + ", "
             + MediaTypes.DOCKER_MANIFEST_LIST + ", " + MediaTypes.OCI_MANIFEST + ", " + MediaTypes.OCI_INDEX));
     private static final byte[] MANIFEST = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_MANIFEST
-            + "\",\"layers\":[]}").getBytes(StandardCharsets.UTF_8);
+            + "\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:"
+            + "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}")
+            .getBytes(StandardCharsets.UTF_8);
 
     @TempDir
     Path dir;

@@ -181,7 +181,7 @@ class PullThroughServiceTest {
         assertEquals(first.digest(), get("app", "v1", OCI_MANIFEST_ONLY).digest());
         assertEquals(afterFirst, count("GET", "/v2/app/manifests/v1"));
         assertEquals(heads, count("HEAD", "/v2/app/manifests/v1"));
-        assertEquals(new PullThroughStats(0, 1, 0, 0, 0, 0, 0), service.stats());
+        assertEquals(new PullThroughStats(0, 1, 0, 0, 0, 0, 0, 0), service.stats());
     }
 
     @Test
