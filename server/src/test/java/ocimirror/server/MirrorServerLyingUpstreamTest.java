@@ -21,6 +21,9 @@ import java.util.stream.Stream;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.TlsConfig;
 import ocimirror.config.UpstreamConfig;
+import ocimirror.server.image.ImageName;
+import ocimirror.server.prefetch.MirrorPuller;
+import ocimirror.server.progress.Progress;
 import ocimirror.storage.Storage;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
@@ -124,6 +127,15 @@ class MirrorServerLyingUpstreamTest {
         unavailable(get("team/html", "latest"));
         assertEquals(2, portal.requests("GET", "/v2/team/html/manifests/latest", 2));
         assertEquals(2, invalidCounted());
+        // ocimirror prefetch (and the start-up prefetch) pull through the mirror: they say why too.
+        MirrorPuller.Result prefetch = new MirrorPuller(http, URI.create("http://127.0.0.1:"
+                + mirror.localAddress().getPort()), null, 1).pull(List.of(ImageName.parse(
+                        "portal.test/team/html:latest")), null, Progress.none());
+        assertEquals(1, prefetch.failed().size());
+        assertTrue(prefetch.failed().get(0).reason().endsWith("503 UNAVAILABLE: service unavailable: upstream"
+                + " 'portal' answered the manifest request for team/html:latest with text/html, not a manifest"),
+                prefetch.failed().get(0).reason());
+        assertEquals(3, invalidCounted());
 
         mirror.close();
         mirror = null;

@@ -234,13 +234,18 @@ public final class MirrorPuller {
         return b;
     }
 
-    /** {@code 404 MANIFEST_UNKNOWN: ...} from the OCI error body, else the status alone. */
+    /**
+     * {@code 404 MANIFEST_UNKNOWN: manifest unknown: <detail>} from the OCI error body (the mirror's
+     * detail says which upstream failed and how), else the status alone.
+     */
     static String describe(int status, byte[] body) {
         try {
             JsonNode errors = JSON.readTree(body).path("errors");
             if (errors.isArray() && !errors.isEmpty()) {
                 JsonNode e = errors.get(0);
-                return status + " " + e.path("code").asText() + ": " + e.path("message").asText();
+                JsonNode detail = e.path("detail");
+                return status + " " + e.path("code").asText() + ": " + e.path("message").asText()
+                        + (detail.isTextual() && !detail.asText().isEmpty() ? ": " + detail.asText() : "");
             }
         } catch (IOException | RuntimeException ignored) {
             // not an OCI error body
