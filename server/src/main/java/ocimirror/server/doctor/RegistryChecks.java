@@ -21,6 +21,7 @@ import ocimirror.config.CredentialSource;
 import ocimirror.config.CredentialsException;
 import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
+import ocimirror.server.pullthrough.UpstreamManifestCheck;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamException;
 import ocimirror.server.upstream.UpstreamHead;
@@ -174,6 +175,14 @@ final class RegistryChecks {
         try (UpstreamClient client = clients.apply(quick)) {
             UpstreamHead head = client.headManifest(image.repo(), image.reference(), ACCEPT)
                     .get(t.toMillis() * 3, TimeUnit.MILLISECONDS);
+            if (!UpstreamManifestCheck.mayBeManifest(head.contentType())) {
+                // The mirror refuses such answers (503), so every pull through it would fail.
+                out.accept(Check.fail(s, "HEAD " + image + " answered " + head.contentType() + ", not a manifest",
+                        "something between this machine and " + upstream.url() + " answers in the registry's place"
+                                + " (a captive portal, a web proxy's sign-in page): let the mirror reach the"
+                                + " registry directly"));
+                return;
+            }
             out.accept(Check.ok(s, "HEAD " + image + " found: " + (head.digest() == null ? "no digest header"
                     : head.digest()) + (head.contentType() == null ? "" : " (" + head.contentType() + ")")));
         } catch (ExecutionException e) {

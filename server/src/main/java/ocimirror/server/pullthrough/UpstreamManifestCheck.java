@@ -23,7 +23,7 @@ import ocimirror.storage.oci.MediaTypes;
  * body's shape. Otherwise lenient, as {@link ManifestFacts} is: descriptors are not checked
  * (unlike a push, an upstream's manifest is not the mirror's to judge beyond "is it one").
  */
-final class UpstreamManifestCheck {
+public final class UpstreamManifestCheck {
     static final String OCI_ARTIFACT = "application/vnd.oci.artifact.manifest.v1+json";
     static final String DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json";
     static final String DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws";
@@ -96,6 +96,15 @@ final class UpstreamManifestCheck {
         }
         shape(root, type);
         return new Manifest(root, type);
+    }
+
+    /**
+     * Whether a manifest answer with this {@code Content-Type} may be a manifest (for a HEAD, which
+     * has no body to check): a manifest type, or one that says nothing.
+     */
+    public static boolean mayBeManifest(String contentType) {
+        String t = informative(contentType);
+        return t == null || known(t);
     }
 
     private static boolean known(String type) {
