@@ -20,7 +20,9 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Ticker;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,6 +33,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRouteParser;
 import ocimirror.storage.Storage;
@@ -50,11 +53,24 @@ final class Harness implements AutoCloseable {
     final EmbeddedChannel ch;
 
     Harness(Path dir, RegistryService.Settings settings, Executor executor) throws IOException {
+        this(dir, settings, executor, null, null);
+    }
+
+    /**
+     * With the production idle handler in front (reader idle: {@code bodyTimeout}; all idle: an
+     * hour), on {@code ticker}'s time; {@code bodyTimeout} null: no idle handler, system time.
+     */
+    Harness(Path dir, RegistryService.Settings settings, Executor executor, Duration bodyTimeout, Ticker ticker)
+            throws IOException {
         MutableClock clock = new MutableClock(java.time.Instant.parse("2026-01-01T00:00:00Z"));
         storage = Storage.open(dir, clock);
         service = new RegistryService(storage.blobs(), storage.metadata(), clock, settings);
-        ch = new EmbeddedChannel(new FlowControlHandler(),
-                new RegistryHandler(service, executor, new OciRouteParser(), new ErrorResponses()));
+        RegistryHandler handler = new RegistryHandler(service, executor, new OciRouteParser(), new ErrorResponses());
+        ch = bodyTimeout == null
+                ? new EmbeddedChannel(new FlowControlHandler(), handler)
+                : EmbeddedChannel.builder().ticker(ticker).handlers(
+                        new IdleStateHandler(bodyTimeout.toNanos(), 0, Duration.ofHours(1).toNanos(), TimeUnit.NANOSECONDS),
+                        new FlowControlHandler(), handler).build();
     }
 
     Harness(Path dir) throws IOException {
