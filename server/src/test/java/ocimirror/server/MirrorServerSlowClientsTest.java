@@ -16,6 +16,7 @@ import ocimirror.config.MirrorConfig;
 import ocimirror.config.TlsConfig;
 import ocimirror.server.MirrorServerTest.RawConnection;
 import ocimirror.server.MirrorServerTest.RawResponse;
+import ocimirror.testing.PromText;
 import ocimirror.testing.TlsTrust;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -98,6 +99,29 @@ class MirrorServerSlowClientsTest {
             assertTimedOut(c, t0, HEAD);
             t.interrupt();
         }
+        assertEquals(1, timeouts(a, "head"));
+    }
+
+    @Test
+    void aConnectionThatSendsNothingIsClosedAtTheHeadTimeout() throws Exception {
+        InetSocketAddress a = start(false);
+        try (RawConnection c = new RawConnection(a)) {
+            long t0 = System.nanoTime();
+            assertClosed(c);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms >= HEAD.toMillis() - 100 && ms <= HEAD.toMillis() + SLACK_MS, "closed after " + ms + " ms");
+        }
+        assertEquals(1, timeouts(a, "accept"));
+    }
+
+    /** {@code ocimirror_http_request_timeouts_total{phase}} as {@code /metrics} says. */
+    static double timeouts(InetSocketAddress a, String phase) throws IOException {
+        try (RawConnection c = new RawConnection(a)) {
+            c.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            RawResponse r = c.read();
+            assertEquals(200, r.status());
+            return PromText.parse(r.bodyText()).value("ocimirror_http_request_timeouts_total", "phase", phase);
+        }
     }
 
     @Test
@@ -133,6 +157,7 @@ class MirrorServerSlowClientsTest {
             assertTrue(ms >= BODY.toMillis() - 100 && ms <= 2 * BODY.toMillis() + SLACK_MS, "408 after " + ms + " ms");
             assertClosed(c);
         }
+        assertEquals(1, timeouts(a, "body"));
         Path ingest = dir.resolve("data/ingest");
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (ingestFiles(ingest) > 0 && System.nanoTime() < deadline) {

@@ -30,6 +30,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
 import ocimirror.server.access.AccessLogHandler;
+import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.server.metrics.Observability;
 import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -61,6 +62,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private final ErrorResponses errors;
     private final Executor storage;
     private final RegistryEndpoints endpoints;
+    /** Counts stalled bodies; null without observability. */
+    private final MirrorMetrics metrics;
     private ChannelHandlerContext ctx;
     private Exchange current;
 
@@ -95,6 +98,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), router, pullThrough, storage,
                 ops == null ? null : new OpsEndpoints(ops));
+        this.metrics = ops == null ? null : ops.metrics();
     }
 
     @Override
@@ -427,6 +431,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return; // the quiet may be ours (storage behind, a response pending): wait a whole period more
         }
         log.debug("request body from {} stalled; closing", ctx.channel().remoteAddress());
+        if (metrics != null) {
+            metrics.bodyTimeout();
+        }
         if (ex.body != null) {
             ex.body.abort();
             ex.body = null;

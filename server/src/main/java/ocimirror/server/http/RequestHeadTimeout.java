@@ -18,6 +18,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.storage.oci.OciError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,7 @@ public final class RequestHeadTimeout {
 
     private final long timeoutNanos;
     private final ErrorResponses errors;
+    private final MirrorMetrics metrics;
     private final ChannelHandler bytes = new Bytes();
     private final ChannelHandler messages = new Messages();
 
@@ -72,8 +74,14 @@ public final class RequestHeadTimeout {
     private ChannelHandlerContext ctx;
 
     public RequestHeadTimeout(Duration timeout, ErrorResponses errors) {
+        this(timeout, errors, null);
+    }
+
+    /** @param metrics counts the timeouts; null: not counted */
+    public RequestHeadTimeout(Duration timeout, ErrorResponses errors, MirrorMetrics metrics) {
         this.timeoutNanos = timeout.toNanos();
         this.errors = Objects.requireNonNull(errors, "errors");
+        this.metrics = metrics;
         if (timeoutNanos <= 0) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
@@ -123,8 +131,14 @@ public final class RequestHeadTimeout {
         if (!sawBytes) {
             log.debug("no request from {} within {} ms of accept; closing", ctx.channel().remoteAddress(),
                     TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+            if (metrics != null) {
+                metrics.acceptTimeout();
+            }
             ctx.close();
             return;
+        }
+        if (metrics != null) {
+            metrics.headTimeout();
         }
         log.debug("request head from {} not complete within {} ms; 408", ctx.channel().remoteAddress(),
                 TimeUnit.NANOSECONDS.toMillis(timeoutNanos));

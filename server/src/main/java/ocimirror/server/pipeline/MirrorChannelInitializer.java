@@ -113,7 +113,8 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         if (tls != null) {
             p.addLast("tls", tls.newHandler(ch.alloc()));
         }
-        RequestHeadTimeout headTimeout = new RequestHeadTimeout(limits.requestHeadTimeout(), errors);
+        RequestHeadTimeout headTimeout = new RequestHeadTimeout(limits.requestHeadTimeout(), errors,
+                ops == null ? null : ops.metrics());
         p.addLast("head-bytes", headTimeout.bytes());
         p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxHeaderBytes())

@@ -21,6 +21,8 @@ import io.netty.util.concurrent.Ticker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import ocimirror.server.metrics.MirrorMetrics;
+import ocimirror.testing.PromText;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,13 +32,14 @@ class RequestHeadTimeoutTest {
     static final String GET = "GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n";
 
     final MockTicker ticker = Ticker.newMockTicker();
+    final MirrorMetrics metrics = new MirrorMetrics();
     EmbeddedChannel ch;
     /** Whether the stand-in application answers each request as soon as its end arrives. */
     boolean answer = true;
     ChannelHandlerContext app;
 
     void open() {
-        RequestHeadTimeout t = new RequestHeadTimeout(Duration.ofMillis(TIMEOUT_MS), new ErrorResponses());
+        RequestHeadTimeout t = new RequestHeadTimeout(Duration.ofMillis(TIMEOUT_MS), new ErrorResponses(), metrics);
         // A mock ticker: the clock starts at accept, before a test could freeze the channel's time.
         ch = EmbeddedChannel.builder().ticker(ticker)
                 .handlers(t.bytes(), new HttpServerCodec(), t.messages(), new Application()).build();
@@ -67,7 +70,12 @@ class RequestHeadTimeoutTest {
 
     @AfterEach
     void finish() {
+        metrics.close();
         assertFalse(ch.finishAndReleaseAll());
+    }
+
+    double timeouts(String phase) {
+        return PromText.parse(metrics.scrape()).value("ocimirror_http_request_timeouts_total", "phase", phase);
     }
 
     void send(String s) {
@@ -108,6 +116,8 @@ class RequestHeadTimeoutTest {
         assertTrue(out.toLowerCase().contains("connection: close"), out);
         assertTrue(out.contains("\"code\":\"REQUEST_TIMEOUT\""), out);
         assertFalse(ch.isActive());
+        assertEquals(1, timeouts("head"));
+        assertEquals(0, timeouts("accept"));
     }
 
     @Test
@@ -139,6 +149,8 @@ class RequestHeadTimeoutTest {
         advance(1);
         assertFalse(ch.isActive());
         assertEquals("", written());
+        assertEquals(1, timeouts("accept"));
+        assertEquals(0, timeouts("head"));
     }
 
     @Test
