@@ -36,7 +36,8 @@ import java.util.stream.Collectors;
  * listen: "0.0.0.0:5000"
  * data: /var/lib/ocimirror        # relative to the working directory
  * storage: {deleteEnabled: true}
- * limits: {maxManifestBytes: 4194304, maxHeaderBytes: 16384, maxUploadBytes: 68719476736, idleTimeoutSeconds: 300}
+ * limits: {maxManifestBytes: 4194304, maxHeaderBytes: 16384, maxUploadBytes: 68719476736, idleTimeoutSeconds: 300,
+ *          requestHeadTimeout: 30s, requestBodyTimeout: 60s}
  * upstreams:
  *   - name: docker.io               # lower case; prefixes the cache keys
  *     url: https://registry-1.docker.io
@@ -145,16 +146,24 @@ public final class ConfigLoader {
         if (raw.storage() != null && raw.storage().deleteEnabled() != null) {
             storage = new MirrorConfig.Storage(raw.storage().deleteEnabled());
         }
+        UpstreamReader reader = new UpstreamReader(source, baseDir);
         MirrorConfig.Limits l = d.limits();
         if (raw.limits() != null) {
             LimitsSection r = raw.limits();
-            l = new MirrorConfig.Limits(
-                    positive(source, "limits.maxManifestBytes", r.maxManifestBytes(), l.maxManifestBytes()),
-                    positive(source, "limits.maxHeaderBytes", r.maxHeaderBytes(), l.maxHeaderBytes()),
-                    positive(source, "limits.maxUploadBytes", r.maxUploadBytes(), l.maxUploadBytes()),
-                    positive(source, "limits.idleTimeoutSeconds", r.idleTimeoutSeconds(), l.idleTimeoutSeconds()));
+            try {
+                l = new MirrorConfig.Limits(
+                        positive(source, "limits.maxManifestBytes", r.maxManifestBytes(), l.maxManifestBytes()),
+                        positive(source, "limits.maxHeaderBytes", r.maxHeaderBytes(), l.maxHeaderBytes()),
+                        positive(source, "limits.maxUploadBytes", r.maxUploadBytes(), l.maxUploadBytes()),
+                        positive(source, "limits.idleTimeoutSeconds", r.idleTimeoutSeconds(), l.idleTimeoutSeconds()),
+                        r.requestHeadTimeout() == null ? null
+                                : reader.duration("limits.requestHeadTimeout", r.requestHeadTimeout()),
+                        r.requestBodyTimeout() == null ? null
+                                : reader.duration("limits.requestBodyTimeout", r.requestBodyTimeout()));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());   // the record names the field
+            }
         }
-        UpstreamReader reader = new UpstreamReader(source, baseDir);
         List<UpstreamConfig> upstreams = new ArrayList<>();
         if (raw.upstreams() != null) {
             for (int i = 0; i < raw.upstreams().size(); i++) {
@@ -281,6 +290,6 @@ public final class ConfigLoader {
     }
 
     record LimitsSection(Integer maxManifestBytes, Integer maxHeaderBytes, Long maxUploadBytes,
-                         Integer idleTimeoutSeconds) {
+                         Integer idleTimeoutSeconds, Object requestHeadTimeout, Object requestBodyTimeout) {
     }
 }

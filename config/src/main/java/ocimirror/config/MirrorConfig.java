@@ -333,10 +333,48 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
      * @param maxHeaderBytes   largest request line plus headers
      * @param maxUploadBytes   largest single blob upload
      * @param idleTimeoutSeconds connections idle this long are closed
+     * @param requestHeadTimeout the longest a request head (request line and headers) may take to
+     *                         arrive whole: from the connection's accept for its first request (the
+     *                         TLS handshake included), from the head's first byte for the next ones;
+     *                         then {@code 408} and the connection is closed. Not reset by each byte,
+     *                         as nginx's {@code client_header_timeout} and Go's {@code ReadHeaderTimeout}
+     *                         are not. null: {@link #DEFAULT_REQUEST_HEAD_TIMEOUT}
+     * @param requestBodyTimeout the longest gap between two reads of a request body while the server
+     *                         is reading it (nginx's {@code client_body_timeout}); then {@code 408}, or a
+     *                         plain close if a response has already begun. null: {@link #DEFAULT_REQUEST_BODY_TIMEOUT}
      */
-    public record Limits(int maxManifestBytes, int maxHeaderBytes, long maxUploadBytes, int idleTimeoutSeconds) {
+    public record Limits(int maxManifestBytes, int maxHeaderBytes, long maxUploadBytes, int idleTimeoutSeconds,
+                         Duration requestHeadTimeout, Duration requestBodyTimeout) {
+        public static final Duration DEFAULT_REQUEST_HEAD_TIMEOUT = Duration.ofSeconds(30);
+        public static final Duration DEFAULT_REQUEST_BODY_TIMEOUT = Duration.ofSeconds(60);
+
+        public Limits {
+            requestHeadTimeout = positive("limits.requestHeadTimeout", requestHeadTimeout, DEFAULT_REQUEST_HEAD_TIMEOUT);
+            requestBodyTimeout = positive("limits.requestBodyTimeout", requestBodyTimeout, DEFAULT_REQUEST_BODY_TIMEOUT);
+        }
+
+        /** With the default request head and body timeouts. */
+        public Limits(int maxManifestBytes, int maxHeaderBytes, long maxUploadBytes, int idleTimeoutSeconds) {
+            this(maxManifestBytes, maxHeaderBytes, maxUploadBytes, idleTimeoutSeconds, null, null);
+        }
+
         public static Limits defaults() {
             return new Limits(4 * 1024 * 1024, 16 * 1024, 64L * 1024 * 1024 * 1024, 300);
+        }
+
+        /** These limits with other request head and body timeouts (null: the default). */
+        public Limits withRequestTimeouts(Duration head, Duration body) {
+            return new Limits(maxManifestBytes, maxHeaderBytes, maxUploadBytes, idleTimeoutSeconds, head, body);
+        }
+
+        private static Duration positive(String field, Duration d, Duration fallback) {
+            if (d == null) {
+                return fallback;
+            }
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(field + ": must be positive, got " + d);
+            }
+            return d;
         }
     }
 }

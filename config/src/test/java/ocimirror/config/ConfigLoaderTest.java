@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,12 +31,15 @@ class ConfigLoaderTest {
                   maxHeaderBytes: 2000
                   maxUploadBytes: 10000000000
                   idleTimeoutSeconds: 7
+                  requestHeadTimeout: 10s
+                  requestBodyTimeout: 2m
                 """);
         MirrorConfig c = ConfigLoader.load(file);
         assertEquals(new MirrorConfig.Listen("127.0.0.1", 5001), c.listen());
         assertEquals(Path.of("/srv/mirror"), c.dataDir());
         assertFalse(c.storage().deleteEnabled());
-        assertEquals(new MirrorConfig.Limits(1000, 2000, 10_000_000_000L, 7), c.limits());
+        assertEquals(new MirrorConfig.Limits(1000, 2000, 10_000_000_000L, 7,
+                Duration.ofSeconds(10), Duration.ofMinutes(2)), c.limits());
     }
 
     @Test
@@ -48,6 +52,8 @@ class ConfigLoaderTest {
         assertEquals(4096, c.limits().maxHeaderBytes());
         assertEquals(d.limits().maxManifestBytes(), c.limits().maxManifestBytes());
         assertEquals(d.limits().idleTimeoutSeconds(), c.limits().idleTimeoutSeconds());
+        assertEquals(Duration.ofSeconds(30), c.limits().requestHeadTimeout());
+        assertEquals(Duration.ofSeconds(60), c.limits().requestBodyTimeout());
     }
 
     @Test
@@ -69,6 +75,10 @@ class ConfigLoaderTest {
                 Arguments.of("limits:\n  maxManifestBytes: \"12\"\n", "config.yaml: limits.maxManifestBytes: expected an integer"),
                 Arguments.of("limits:\n  maxUploadBytes: 1.5\n", "config.yaml: limits.maxUploadBytes: expected an integer"),
                 Arguments.of("limits:\n  idleTimeoutSeconds: 0\n", "config.yaml: limits.idleTimeoutSeconds: must be positive"),
+                Arguments.of("limits:\n  requestHeadTimeout: 0\n", "config.yaml: limits.requestHeadTimeout: must be positive"),
+                Arguments.of("limits:\n  requestHeadTimeout: soon\n", "config.yaml: limits.requestHeadTimeout: expected a duration"),
+                Arguments.of("limits:\n  requestBodyTimeout: 0s\n", "config.yaml: limits.requestBodyTimeout: must be positive"),
+                Arguments.of("limits:\n  requestBodyTimeout: -5\n", "config.yaml: limits.requestBodyTimeout: must not be negative"),
                 Arguments.of("storage:\n  deleteEnabled: maybe\n", "config.yaml: storage.deleteEnabled: expected a boolean"),
                 Arguments.of("storage:\n  deleteEnable: true\n", "config.yaml: storage.deleteEnable: unknown field"),
                 Arguments.of("mirrors: []\n", "config.yaml: mirrors: unknown field"),

@@ -237,7 +237,12 @@ class MirrorServerTest {
         final InputStream in;
 
         RawConnection(InetSocketAddress address) throws IOException {
-            socket = new Socket(address.getAddress(), address.getPort());
+            this(new Socket(address.getAddress(), address.getPort()));
+        }
+
+        /** Over {@code socket}, connected already (a TLS socket, say). */
+        RawConnection(Socket socket) throws IOException {
+            this.socket = socket;
             socket.setSoTimeout(10_000);
             out = socket.getOutputStream();
             in = socket.getInputStream();

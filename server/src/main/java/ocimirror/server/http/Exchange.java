@@ -18,6 +18,11 @@ final class Exchange {
     boolean responded;
     /** The body consumer asked to stop reading until its writes catch up. */
     boolean paused;
+    /**
+     * This side stopped reading at some point since the last reader-idle check: a quiet body over
+     * that time is not the client's stall.
+     */
+    boolean readingStopped;
     /** Body bytes dropped after an early response. */
     long discarded;
     /** The connection is gone or the exchange was replaced. */

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -29,6 +30,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
 import ocimirror.server.access.AccessLogHandler;
+import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.server.metrics.Observability;
 import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -60,6 +62,8 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private final ErrorResponses errors;
     private final Executor storage;
     private final RegistryEndpoints endpoints;
+    /** Counts stalled bodies; null without observability. */
+    private final MirrorMetrics metrics;
     private ChannelHandlerContext ctx;
     private Exchange current;
 
@@ -94,6 +98,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), router, pullThrough, storage,
                 ops == null ? null : new OpsEndpoints(ops));
+        this.metrics = ops == null ? null : ops.metrics();
     }
 
     @Override
@@ -370,6 +375,9 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private void updateAutoRead() {
         Exchange ex = current;
         boolean stop = ex != null && (ex.paused || ex.streaming || ex.requestComplete && !ex.responded);
+        if (stop) {
+            ex.readingStopped = true;
+        }
         ctx.channel().config().setAutoRead(!stop);
     }
 
@@ -389,6 +397,10 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent e && e.state() == IdleState.READER_IDLE) {
+            readerIdle();
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             // A request waiting on storage is not idle; only a quiet connection is closed. So is
             // one whose streamed blob body has not got a write through for the whole idle time:
@@ -399,6 +411,39 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         super.userEventTriggered(ctx, evt);
+    }
+
+    /**
+     * Nothing was read for {@code limits.requestBodyTimeout}: if a request body is expected and
+     * reading was never stopped by this side during that time, the body stalled. It is given up as
+     * a disconnect would give it up (an upload's session kept with what was written, or discarded
+     * if this request opened it), answered {@code 408} unless a response has begun, and the
+     * connection is closed. Without a body expected, the quiet is the idle timeout's business.
+     */
+    private void readerIdle() {
+        Exchange ex = current;
+        if (ex == null || ex.requestComplete) {
+            return;
+        }
+        boolean stopped = ex.readingStopped || !ctx.channel().config().isAutoRead();
+        ex.readingStopped = !ctx.channel().config().isAutoRead();
+        if (stopped) {
+            return; // the quiet may be ours (storage behind, a response pending): wait a whole period more
+        }
+        log.debug("request body from {} stalled; closing", ctx.channel().remoteAddress());
+        if (metrics != null) {
+            metrics.bodyTimeout();
+        }
+        if (ex.body != null) {
+            ex.body.abort();
+            ex.body = null;
+        }
+        if (!ex.responded) {
+            FullHttpResponse r = errors.response(OciError.REQUEST_TIMEOUT, "the request body stalled", ex.head);
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            respond(ex, r);
+        }
+        ctx.close();
     }
 
     @Override

@@ -62,6 +62,9 @@ public final class MirrorMetrics implements AutoCloseable {
     private final Counter evictedBytes;
     private final Counter tlsSuccess;
     private final Counter tlsFailure;
+    private final Counter acceptTimeouts;
+    private final Counter headTimeouts;
+    private final Counter bodyTimeouts;
     private final AtomicInteger connections = new AtomicInteger();
     private final CacheSize cacheSize = new CacheSize();
     private final Map<RequestKey, Counter> requests = new ConcurrentHashMap<>();
@@ -104,6 +107,9 @@ public final class MirrorMetrics implements AutoCloseable {
                 .description("Bytes deleted by cache eviction").register(registry);
         tlsSuccess = tls("success");
         tlsFailure = tls("failure");
+        acceptTimeouts = requestTimeouts("accept");
+        headTimeouts = requestTimeouts("head");
+        bodyTimeouts = requestTimeouts("body");
         Gauge.builder("ocimirror.http.connections", connections, AtomicInteger::get)
                 .description("Client connections open").register(registry);
         Gauge.builder("ocimirror.cache.size", cacheSize, CacheSize::bytes).baseUnit("bytes")
@@ -116,6 +122,12 @@ public final class MirrorMetrics implements AutoCloseable {
     private Counter tls(String result) {
         return Counter.builder("ocimirror.tls.handshakes").tag("result", result)
                 .description("TLS handshakes with clients").register(registry);
+    }
+
+    private Counter requestTimeouts(String phase) {
+        return Counter.builder("ocimirror.http.request.timeouts").tag("phase", phase)
+                .description("Connections closed for a slow client: accept (no request byte within the head"
+                        + " timeout), head (a head not whole in time) or body (a body stalled)").register(registry);
     }
 
     /** The registry, for meters recorded elsewhere. */
@@ -177,6 +189,21 @@ public final class MirrorMetrics implements AutoCloseable {
     /** A TLS handshake with a client ended. */
     public void tlsHandshake(boolean success) {
         (success ? tlsSuccess : tlsFailure).increment();
+    }
+
+    /** A connection sent no byte of its first request within {@code limits.requestHeadTimeout}. */
+    public void acceptTimeout() {
+        acceptTimeouts.increment();
+    }
+
+    /** A request head did not arrive whole within {@code limits.requestHeadTimeout} (answered 408). */
+    public void headTimeout() {
+        headTimeouts.increment();
+    }
+
+    /** A request body stalled for {@code limits.requestBodyTimeout}. */
+    public void bodyTimeout() {
+        bodyTimeouts.increment();
     }
 
     // --- cache ---

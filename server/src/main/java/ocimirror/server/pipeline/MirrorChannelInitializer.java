@@ -13,6 +13,7 @@ import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.access.AccessLog;
 import ocimirror.server.access.AccessLogHandler;
@@ -22,6 +23,7 @@ import ocimirror.server.drain.ConnectionDrain;
 import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.server.http.RegistryHandler;
+import ocimirror.server.http.RequestHeadTimeout;
 import ocimirror.server.metrics.Observability;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
@@ -32,10 +34,14 @@ import ocimirror.server.tls.ServerTls;
 
 /**
  * Pipeline assembly only: TLS (when configured; each connection gets the context current when it
- * is accepted, so a rotated certificate reaches new connections only) → HTTP/1.1 codec (request
- * line and headers bounded by {@code limits.maxHeaderBytes}; a longer one reaches the registry
- * handler as a failed request and is answered 431) → keep-alive → chunked writer (TLS only: blob
- * bodies under TLS) → idle timeout → flow control (holds pipelined requests while one is being answered)
+ * is accepted, so a rotated certificate reaches new connections only; the SslHandler's own 10 s
+ * handshake timeout applies, and the head timeout's clock, which starts at accept, bounds it too) →
+ * head timeout, bytes side (a head's first byte) → HTTP/1.1 codec (request line and headers bounded
+ * by {@code limits.maxHeaderBytes}; a longer one reaches the registry handler as a failed request
+ * and is answered 431) → head timeout, messages side ({@code limits.requestHeadTimeout}: a head not
+ * whole in time is answered 408) → keep-alive → chunked writer (TLS only: blob bodies under TLS) →
+ * idle timeout (all idle: {@code limits.idleTimeoutSeconds}; reader idle:
+ * {@code limits.requestBodyTimeout}, which the registry handler applies to request bodies) → flow control (holds pipelined requests while one is being answered)
  * → access log (when {@code ops} is given: sees every request and response after flow control,
  * those refused by authentication included) → client authentication (when configured; after flow
  * control, so that its answers cannot overtake the registry's on pipelined requests; the probes,
@@ -107,10 +113,14 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         if (tls != null) {
             p.addLast("tls", tls.newHandler(ch.alloc()));
         }
+        RequestHeadTimeout headTimeout = new RequestHeadTimeout(limits.requestHeadTimeout(), errors,
+                ops == null ? null : ops.metrics());
+        p.addLast("head-bytes", headTimeout.bytes());
         p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxHeaderBytes())
                 .setMaxHeaderSize(limits.maxHeaderBytes())
                 .setMaxChunkSize(MAX_CHUNK)));
+        p.addLast("head-timeout", headTimeout.messages());
         p.addLast("keep-alive", new HttpServerKeepAliveHandler());
         if (drain != null) {
             p.addLast("drain", drain.newHandler());
@@ -120,7 +130,10 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
             // would queue and re-walk every write of every response for nothing.
             p.addLast("chunked", new ChunkedWriteHandler());
         }
-        p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeoutSeconds()));
+        // Reader idle: the registry handler's body timeout (a request body with no read for that
+        // long while it is being read); all idle: the connection's idle timeout.
+        p.addLast("idle", new IdleStateHandler(limits.requestBodyTimeout().toNanos(), 0,
+                TimeUnit.SECONDS.toNanos(limits.idleTimeoutSeconds()), TimeUnit.NANOSECONDS));
         p.addLast("flow", new FlowControlHandler());
         if (ops != null) {
             p.addLast("access", new AccessLogHandler(ops.metrics(), accessLog, parser));

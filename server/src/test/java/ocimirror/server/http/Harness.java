@@ -21,7 +21,9 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Ticker;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRouteParser;
 import ocimirror.storage.Storage;
@@ -51,17 +54,41 @@ final class Harness implements AutoCloseable {
     final EmbeddedChannel ch;
 
     Harness(Path dir, RegistryService.Settings settings, Executor executor) throws IOException {
-        this(dir, settings, executor, null);
+        this(dir, settings, executor, null, null, null);
     }
 
     /** @param auth a handler between the flow control and the registry (client authentication), or null */
     Harness(Path dir, RegistryService.Settings settings, Executor executor, ChannelHandler auth) throws IOException {
+        this(dir, settings, executor, auth, null, null);
+    }
+
+    /**
+     * With the production idle handler in front (reader idle: {@code bodyTimeout}; all idle: an
+     * hour), on {@code ticker}'s time; {@code bodyTimeout} null: no idle handler, system time.
+     */
+    Harness(Path dir, RegistryService.Settings settings, Executor executor, Duration bodyTimeout, Ticker ticker)
+            throws IOException {
+        this(dir, settings, executor, null, bodyTimeout, ticker);
+    }
+
+    private Harness(Path dir, RegistryService.Settings settings, Executor executor, ChannelHandler auth,
+                    Duration bodyTimeout, Ticker ticker) throws IOException {
         MutableClock clock = new MutableClock(java.time.Instant.parse("2026-01-01T00:00:00Z"));
         storage = Storage.open(dir, clock);
         service = new RegistryService(storage.blobs(), storage.metadata(), clock, settings);
         RegistryHandler registry = new RegistryHandler(service, executor, new OciRouteParser(), new ErrorResponses());
-        ch = auth == null ? new EmbeddedChannel(new FlowControlHandler(), registry)
-                : new EmbeddedChannel(new FlowControlHandler(), auth, registry);
+        ChannelHandler[] handlers = auth == null
+                ? new ChannelHandler[] {new FlowControlHandler(), registry}
+                : new ChannelHandler[] {new FlowControlHandler(), auth, registry};
+        if (bodyTimeout == null) {
+            ch = new EmbeddedChannel(handlers);
+        } else {
+            ChannelHandler[] withIdle = new ChannelHandler[handlers.length + 1];
+            withIdle[0] = new IdleStateHandler(bodyTimeout.toNanos(), 0, Duration.ofHours(1).toNanos(),
+                    TimeUnit.NANOSECONDS);
+            System.arraycopy(handlers, 0, withIdle, 1, handlers.length);
+            ch = EmbeddedChannel.builder().ticker(ticker).handlers(withIdle).build();
+        }
     }
 
     Harness(Path dir) throws IOException {

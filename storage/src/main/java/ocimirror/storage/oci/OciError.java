@@ -29,6 +29,11 @@ public enum OciError {
     HEADERS_TOO_LARGE(431, "request header fields too large"),
     /** A {@code Range} or {@code Content-Range} that cannot be satisfied (distribution sends this code with 416). */
     RANGE_INVALID(416, "requested range not satisfiable"),
+    /**
+     * The request head did not arrive whole within {@code limits.requestHeadTimeout}, or its body
+     * stalled for {@code limits.requestBodyTimeout}; sent with {@code Connection: close}.
+     */
+    REQUEST_TIMEOUT(408, "request timed out"),
     /** Headers or body larger than the configured limit. */
     SIZE_TOO_LARGE(413, "request entity too large"),
     /** An endpoint or method the registry does not have. */
