@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -73,6 +74,7 @@ import java.util.stream.Collectors;
  *   pins: [docker.io/library/alpine:3.20]
  * gc: {gracePeriod: 1h, interval: 1h}
  * shutdown: {gracePeriod: 30s}      # how long a stop lets requests in flight finish; 0: cut at once
+ * warmup: {enabled: true, maxDuration: 30s}   # serve: compile the request paths before /readyz is ready
  * </pre>
  */
 public final class ConfigLoader {
@@ -206,8 +208,19 @@ public final class ConfigLoader {
         if (raw.shutdown() != null && raw.shutdown().gracePeriod() != null) {
             shutdown = new MirrorConfig.Shutdown(reader.duration("shutdown.gracePeriod", raw.shutdown().gracePeriod()));
         }
+        MirrorConfig.Warmup warmup = d.warmup();
+        if (raw.warmup() != null) {
+            WarmupSection r = raw.warmup();
+            Duration max = r.maxDuration() == null ? warmup.maxDuration()
+                    : reader.duration("warmup.maxDuration", r.maxDuration());
+            if (max.isZero() || max.isNegative()) {
+                throw new ConfigException(source + ": warmup.maxDuration: must be positive, got " + max);
+            }
+            warmup = new MirrorConfig.Warmup(r.enabled() == null ? warmup.enabled() : r.enabled(), max);
+        }
         try {
-            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs, cache, gc, shutdown);
+            return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs, cache, gc, shutdown,
+                    warmup);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -277,7 +290,10 @@ public final class ConfigLoader {
                       PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
                       TlsAuthReader.AuthSection auth, ObservabilityReader.MetricsSection metrics,
                       ObservabilityReader.LogSection log, CacheReader.CacheSection cache, CacheReader.GcSection gc,
-                      ShutdownSection shutdown) {
+                      ShutdownSection shutdown, WarmupSection warmup) {
+    }
+
+    record WarmupSection(Boolean enabled, Object maxDuration) {
     }
 
     record ShutdownSection(Object gracePeriod) {

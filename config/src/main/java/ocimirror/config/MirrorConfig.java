@@ -36,11 +36,12 @@ import java.util.regex.Pattern;
  * @param cache       size bound, eviction watermarks and pins; null: {@link CacheConfig#defaults()} (unbounded)
  * @param gc          garbage collection of hosted namespaces; null: {@link GcConfig#defaults()}
  * @param shutdown    how a stop drains the connections; null: {@link Shutdown#defaults()}
+ * @param warmup      how {@code serve} warms its request paths before it reports ready; null: {@link Warmup#defaults()}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
                            List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
                            TlsConfig tls, AuthConfig auth, ObservabilityConfig observability,
-                           CacheConfig cache, GcConfig gc, Shutdown shutdown) {
+                           CacheConfig cache, GcConfig gc, Shutdown shutdown, Warmup warmup) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -59,7 +60,16 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         cache = cache == null ? CacheConfig.defaults() : cache;
         gc = gc == null ? GcConfig.defaults() : gc;
         shutdown = shutdown == null ? Shutdown.defaults() : shutdown;
+        warmup = warmup == null ? Warmup.defaults() : warmup;
         checkRouting(upstreams, hosted);
+    }
+
+    /** As the canonical constructor, with the default warm-up. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth,
+                        ObservabilityConfig observability, CacheConfig cache, GcConfig gc, Shutdown shutdown) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc,
+                shutdown, null);
     }
 
     /** As the canonical constructor, with the default shutdown. */
@@ -122,50 +132,50 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc, shutdown, warmup);
     }
 
     /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
     public MirrorConfig withTls(TlsConfig t) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc, shutdown, warmup);
     }
 
     /** This configuration with another client authentication setting. */
     public MirrorConfig withAuth(AuthConfig a) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc, shutdown, warmup);
     }
 
     /** This configuration with other metrics and log settings. */
     public MirrorConfig withObservability(ObservabilityConfig o) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc, shutdown, warmup);
     }
 
     /** This configuration with another cache bound and pins. */
     public MirrorConfig withCache(CacheConfig c) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc, shutdown, warmup);
     }
 
     /** This configuration with other garbage collection settings. */
     public MirrorConfig withGc(GcConfig g) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g, shutdown);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g, shutdown, warmup);
     }
 
     /** This configuration with another shutdown grace period. */
     public MirrorConfig withShutdown(Shutdown s) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, s);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, s, warmup);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */
@@ -285,6 +295,35 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         public static Shutdown defaults() {
             return new Shutdown(DEFAULT_GRACE);
         }
+    }
+
+    /**
+     * The warm-up of {@code serve} (see the server's {@code Warmup}): before {@code /readyz}
+     * turns ready, the request paths are run by throw-away servers in {@code <data>/.warmup} until
+     * the JIT has compiled them, so that a fresh replica serves at its warm rate from its first
+     * request. The server listens and answers meanwhile.
+     *
+     * @param enabled     whether {@code serve} warms up (commands and tests never do)
+     * @param maxDuration the longest the warm-up may keep the server not ready
+     */
+    public record Warmup(boolean enabled, Duration maxDuration) {
+        public static final Duration DEFAULT_MAX = Duration.ofSeconds(30);
+
+        public Warmup {
+            Objects.requireNonNull(maxDuration, "maxDuration");
+            if (maxDuration.isNegative() || maxDuration.isZero()) {
+                throw new IllegalArgumentException("warmup.maxDuration: must be positive");
+            }
+        }
+
+        public static Warmup defaults() {
+            return new Warmup(true, DEFAULT_MAX);
+        }
+    }
+
+    public MirrorConfig withWarmup(Warmup w) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability,
+                cache, gc, shutdown, w);
     }
 
     /** Where to bind; port 0 picks a free port (tests). */

@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -45,6 +46,7 @@ import ocimirror.server.tls.ServerTls;
 import ocimirror.server.upstream.NettyUpstreamClient;
 import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.server.upstream.UpstreamClients;
+import ocimirror.server.warmup.Warmup;
 import ocimirror.storage.Storage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,11 +103,13 @@ public final class MirrorServer implements AutoCloseable {
     private final CacheMaintenance cache;
     private final ConnectionDrain drain;
     private final Duration grace;
+    private final MirrorConfig config;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Warmup warmup;
 
     private MirrorServer(Storage storage, ThreadPoolExecutor storageExecutor, Upstreams upstreams, Security security,
                          StartupPrefetch prefetch, EventLoopGroup boss, EventLoopGroup workers, Channel serverChannel,
-                         Ops ops, CacheMaintenance cache, ConnectionDrain drain, Duration grace) {
+                         Ops ops, CacheMaintenance cache, ConnectionDrain drain, MirrorConfig config) {
         this.storage = storage;
         this.storageExecutor = storageExecutor;
         this.upstreams = upstreams;
@@ -117,7 +121,8 @@ public final class MirrorServer implements AutoCloseable {
         this.ops = ops;
         this.cache = cache;
         this.drain = drain;
-        this.grace = grace;
+        this.grace = config.shutdown().gracePeriod();
+        this.config = config;
     }
 
     /** The metrics, readiness and the admin listener (null when not configured). */
@@ -312,7 +317,7 @@ public final class MirrorServer implements AutoCloseable {
             StartupPrefetch prefetch = upstreams.pullThrough() == null || config.pullThrough().prefetch().isEmpty()
                     ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch()).start();
             return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel,
-                    new Ops(metrics, obs.readiness(), admin), cache, drain, config.shutdown().gracePeriod());
+                    new Ops(metrics, obs.readiness(), admin), cache, drain, config);
         } catch (Exception | Error e) {
             if (admin != null) {
                 admin.close();
@@ -366,6 +371,20 @@ public final class MirrorServer implements AutoCloseable {
         return cache;
     }
 
+    /**
+     * Warms the request paths up ({@link Warmup}) while {@code /readyz} answers 503 "warming up";
+     * ready (if nothing else is wrong) once it is over, at the latest after {@code maxDuration}.
+     * The server serves meanwhile: a client that ignores readiness is answered, only more slowly.
+     */
+    public synchronized CompletableFuture<Warmup.Report> warmUp(Duration maxDuration) {
+        if (closed.get() || warmup != null) {
+            throw new IllegalStateException(closed.get() ? "closed" : "warmed up already");
+        }
+        warmup = Warmup.start(config, maxDuration);
+        ops.readiness().warmingUp(warmup.done());
+        return warmup.done();
+    }
+
     /** {@code https}, or {@code http} when TLS is off. */
     public String scheme() {
         return security.scheme();
@@ -381,6 +400,13 @@ public final class MirrorServer implements AutoCloseable {
             return;
         }
         log.info("registry on {} stopping", serverChannel.localAddress());
+        Warmup w;
+        synchronized (this) { // warmUp checks closed under this lock: none starts after this
+            w = warmup;
+        }
+        if (w != null) {
+            w.close(); // a stop during the warm-up: its throw-away server first
+        }
         try {
             serverChannel.close().syncUninterruptibly();
             drainConnections();

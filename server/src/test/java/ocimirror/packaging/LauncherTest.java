@@ -90,7 +90,7 @@ class LauncherTest {
         // what a training run killed before its archive was renamed leaves behind
         Path stale = Files.createDirectories(cache).resolve(".cds-12345.jsa");
         Files.write(stale, new byte[1024]);
-        try (Launched first = launch(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+        try (Launched first = launch(cache, "serve", "--no-warmup", "--plain-http", "--listen", "127.0.0.1:0", "--data",
                 dir.resolve("data").toString())) {
             assertTrue(first.output().contains("building the class-data archive"), first.output());
             assertEquals(200, first.get("/v2/"));
@@ -103,7 +103,7 @@ class LauncherTest {
             Path rocks = list(cache.resolve("native"), "rocksdb-", "").get(0);
             assertFalse(list(rocks, "librocksdbjni", ".so").isEmpty(), "RocksDB's library is in the cache");
         }
-        try (Launched second = launch(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+        try (Launched second = launch(cache, "serve", "--no-warmup", "--plain-http", "--listen", "127.0.0.1:0", "--data",
                 dir.resolve("data").toString())) {
             assertFalse(second.output().contains("building the class-data archive"), second.output());
             assertTrue(second.commandLine().contains("-XX:SharedArchiveFile="), second.commandLine());
@@ -122,7 +122,7 @@ class LauncherTest {
                 + "exec '" + realJava() + "' \"$@\"\n");
         assertTrue(fakeJava.toFile().setExecutable(true));
         Path cache = dir.resolve("cache");
-        ProcessBuilder pb = command(cache, "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+        ProcessBuilder pb = command(cache, "serve", "--no-warmup", "--plain-http", "--listen", "127.0.0.1:0", "--data",
                 dir.resolve("data").toString());
         pb.environment().put("JAVA", fakeJava.toString());
         try (Launched started = launch(pb)) {
@@ -135,7 +135,7 @@ class LauncherTest {
     @Test
     void aServerDoesNotStartFlightRecorder() throws Exception {
         Path classes = dir.resolve("classes.log");
-        ProcessBuilder pb = command(Path.of("off"), "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+        ProcessBuilder pb = command(Path.of("off"), "serve", "--no-warmup", "--plain-http", "--listen", "127.0.0.1:0", "--data",
                 dir.resolve("data").toString());
         pb.environment().put("JAVA_OPTS", "-Xlog:class+load=info:file=" + classes);
         try (Launched started = launch(pb)) {
@@ -159,7 +159,7 @@ class LauncherTest {
 
     @Test
     void withoutACacheTheSameFlagsAndNoArchive() throws Exception {
-        try (Launched off = launch(Path.of("off"), "serve", "--plain-http", "--listen", "127.0.0.1:0", "--data",
+        try (Launched off = launch(Path.of("off"), "serve", "--no-warmup", "--plain-http", "--listen", "127.0.0.1:0", "--data",
                 dir.resolve("data").toString())) {
             assertEquals(200, off.get("/v2/"));
             String cmd = off.commandLine();

@@ -30,8 +30,19 @@ public final class ServeProcess implements AutoCloseable {
         this.port = port;
     }
 
-    /** Starts {@code serve --listen 127.0.0.1:0 ARGS} and waits until it listens. */
+    /**
+     * Starts {@code serve --listen 127.0.0.1:0 --no-warmup ARGS} and waits until it listens. Without
+     * a warm-up: each would spend seconds of CPU that the other tests running meanwhile need
+     * ({@link #startWarmingUp} for the tests of the warm-up).
+     */
     public static ServeProcess start(Path log, String... args) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(List.of("--no-warmup"));
+        all.addAll(List.of(args));
+        return startWarmingUp(log, all.toArray(String[]::new));
+    }
+
+    /** Starts {@code serve --listen 127.0.0.1:0 ARGS} and waits until it listens. */
+    public static ServeProcess startWarmingUp(Path log, String... args) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 "ocimirror.server.cli.Main", "serve", "--listen", "127.0.0.1:0"));

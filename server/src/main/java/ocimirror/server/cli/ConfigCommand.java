@@ -73,6 +73,8 @@ final class ConfigCommand implements Runnable {
                         + " cacheSizeInterval=" + format(metrics.cacheSizeInterval())
                         + "; log: format=" + cfg.observability().log().format().name().toLowerCase(java.util.Locale.ROOT));
                 out.println("shutdown: gracePeriod=" + format(cfg.shutdown().gracePeriod()));
+                out.println("warmup: enabled=" + cfg.warmup().enabled() + " maxDuration="
+                        + format(cfg.warmup().maxDuration()));
                 out.println(file + ": OK");
                 out.flush();
                 return 0;

@@ -90,6 +90,10 @@ public final class Main implements Runnable {
                         + " HTTPS with a CA it generates under <data>/pki (ocimirror ca export hands it to clients).")
         boolean plainHttp;
 
+        @Option(names = "--no-warmup",
+                description = "Report ready at once instead of after warming the request paths up (warmup.enabled: false).")
+        boolean noWarmup;
+
         /**
          * A {@code serve} whose arguments are only its own options with their values, parsed here
          * rather than by picocli, which would first reflect over every command's annotations: a
@@ -115,6 +119,13 @@ public final class Main implements Runnable {
                             return null;
                         }
                         serve.plainHttp = true;
+                        continue;
+                    }
+                    if (name.equals("--no-warmup")) {
+                        if (value != null || serve.noWarmup) {
+                            return null;
+                        }
+                        serve.noWarmup = true;
                         continue;
                     }
                     if (value == null) {
@@ -192,6 +203,9 @@ public final class Main implements Runnable {
                 err.flush();
                 return 1;
             }
+            if (cfg.warmup().enabled()) {
+                server.warmUp(cfg.warmup().maxDuration());
+            }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 server.close();
@@ -218,6 +232,9 @@ public final class Main implements Runnable {
             }
             if (plainHttp) {
                 cfg = cfg.withTls(TlsConfig.off());
+            }
+            if (noWarmup) {
+                cfg = cfg.withWarmup(new MirrorConfig.Warmup(false, cfg.warmup().maxDuration()));
             }
             return cfg;
         }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import ocimirror.storage.meta.MetadataStore;
@@ -38,6 +39,7 @@ public final class Readiness {
     private long checkedAt;
     private CompletableFuture<Result> running;
     private volatile boolean stopping;
+    private volatile boolean warming;
 
     /** @param ready whether both checks passed; {@code detail} says what failed, or "ok" */
     public record Result(boolean ready, String detail) {
@@ -55,10 +57,19 @@ public final class Readiness {
         stopping = true;
     }
 
+    /** Not ready until {@code warmUp} completes: the request paths are being compiled (see Warmup). */
+    public void warmingUp(CompletionStage<?> warmUp) {
+        warming = true;
+        warmUp.whenComplete((r, e) -> warming = false);
+    }
+
     /** The current answer; completes on a storage thread, or at once when a recent result is reused. */
     public CompletableFuture<Result> check() {
         if (stopping) {
             return CompletableFuture.completedFuture(new Result(false, "shutting down"));
+        }
+        if (warming) {
+            return CompletableFuture.completedFuture(new Result(false, "warming up"));
         }
         CompletableFuture<Result> mine;
         synchronized (lock) {

@@ -92,7 +92,8 @@ class ConfigCheckTest {
         assertEquals("auth: none (clients are not authenticated)", lines[6]);
         assertEquals("metrics: public=true adminListen=(none) cacheSizeInterval=5m; log: format=text", lines[7]);
         assertEquals("shutdown: gracePeriod=30s", lines[8]);
-        assertEquals(file + ": OK", lines[9]);
+        assertEquals("warmup: enabled=true maxDuration=30s", lines[9]);
+        assertEquals(file + ": OK", lines[10]);
         assertFalse(out.toString().contains("s3cret-pw") || out.toString().contains("an0ther-pw"), "no password printed");
         assertEquals("", err.toString());
     }

@@ -114,7 +114,7 @@ class ServeLogFormatTest {
     private ProcessBuilder command(Path log, Map<String, String> env, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--listen", "127.0.0.1:0", "--data", dir.resolve("data").toString()));
+                Main.class.getName(), "serve", "--listen", "127.0.0.1:0", "--no-warmup", "--data", dir.resolve("data").toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().remove("OCIMIRROR_LOG_FORMAT");

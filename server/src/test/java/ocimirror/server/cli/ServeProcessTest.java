@@ -210,7 +210,7 @@ class ServeProcessTest {
             throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--listen", "127.0.0.1:0", "--data", data.toString()));
+                Main.class.getName(), "serve", "--listen", "127.0.0.1:0", "--no-warmup", "--data", data.toString()));
         if (plainHttp) {
             cmd.add("--plain-http");
         }

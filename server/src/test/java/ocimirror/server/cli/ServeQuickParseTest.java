@@ -19,7 +19,8 @@ class ServeQuickParseTest {
                 List.of("serve", "--config", "/etc/ocimirror/config.yaml"),
                 List.of("serve", "--config=/etc/ocimirror/config.yaml", "--data", "/var/lib/x"),
                 List.of("serve", "--listen", "127.0.0.1:5000", "--plain-http", "--data=relative/dir"),
-                List.of("serve", "--data", "a=b", "--listen=0.0.0.0:1"));
+                List.of("serve", "--data", "a=b", "--listen=0.0.0.0:1"),
+                List.of("serve", "--no-warmup", "--plain-http"));
     }
 
     static List<List<String>> left() {
@@ -38,6 +39,8 @@ class ServeQuickParseTest {
                 List.of("serve", "--data", "a", "--data", "b"),
                 List.of("serve", "--plain-http", "--plain-http"),
                 List.of("serve", "--plain-http=false"),
+                List.of("serve", "--no-warmup", "--no-warmup"),
+                List.of("serve", "--no-warmup=true"),
                 List.of("serve", "--data", "nul\0byte"));
     }
 
@@ -52,6 +55,7 @@ class ServeQuickParseTest {
         assertEquals(picocli.data, quick.data, "--data");
         assertEquals(picocli.config, quick.config, "--config");
         assertEquals(picocli.plainHttp, quick.plainHttp, "--plain-http");
+        assertEquals(picocli.noWarmup, quick.noWarmup, "--no-warmup");
     }
 
     @ParameterizedTest

@@ -34,6 +34,32 @@ class ReadinessTest {
     }
 
     @Test
+    void notReadyWhileWarmingUp() throws Exception {
+        try (Storage storage = Storage.open(dir, clock)) {
+            Readiness readiness = new Readiness(storage.metadata(), storage.paths().ingestDir(), queued, clock);
+            CompletableFuture<Void> warmUp = new CompletableFuture<>();
+            readiness.warmingUp(warmUp);
+            assertEquals(new Readiness.Result(false, "warming up"), readiness.check().join());
+            assertTrue(tasks.isEmpty(), "nothing to probe while warming up");
+            warmUp.complete(null);
+            CompletableFuture<Readiness.Result> after = readiness.check();
+            runTasks();
+            assertEquals(new Readiness.Result(true, "ok"), after.join());
+        }
+    }
+
+    @Test
+    void aWarmUpThatFailsStillEndsTheWait() throws Exception {
+        try (Storage storage = Storage.open(dir, clock)) {
+            Readiness readiness = new Readiness(storage.metadata(), storage.paths().ingestDir(), queued, clock);
+            readiness.warmingUp(CompletableFuture.failedFuture(new IllegalStateException("no")));
+            CompletableFuture<Readiness.Result> after = readiness.check();
+            runTasks();
+            assertTrue(after.join().ready());
+        }
+    }
+
+    @Test
     void readyUntilTheStorageIsClosedThenNot() throws Exception {
         Storage storage = Storage.open(dir, clock);
         Readiness readiness = new Readiness(storage.metadata(), storage.paths().ingestDir(), queued, clock);
