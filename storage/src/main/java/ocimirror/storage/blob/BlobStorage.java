@@ -31,8 +31,13 @@ public interface BlobStorage extends AutoCloseable {
      */
     Optional<InputStream> read(Digest digest, long offset, long length) throws IOException;
 
-    /** Starts an upload hashed with sha256 (and {@code algorithm}, if different). */
-    BlobUpload newUpload(Digest.Algorithm algorithm) throws IOException;
+    /**
+     * Starts an upload of the blob {@code expected}. The digest is named up front because object
+     * storage has no rename: the upload goes straight to the blob's own key. Every writer of a
+     * shared store knows it (a pull-through fetch asks for a digest; a push is committed to the local
+     * tier, digest and all, before it is copied here).
+     */
+    BlobUpload newUpload(Digest expected) throws IOException;
 
     /** Removes a committed blob; false if there was none. */
     boolean delete(Digest digest) throws IOException;

@@ -20,16 +20,16 @@ public interface BlobUpload extends AutoCloseable {
     /** Appends and hashes all remaining bytes of {@code src}. */
     void write(ByteBuffer src) throws IOException;
 
+    /** The blob this upload is for. */
+    Digest digest();
+
     /**
      * Verifies the content and makes it a committed blob: size (if {@code expectedSize >= 0}) and
-     * digest (if {@code expected} is not null; else the sha256 is the blob's digest) must match,
-     * else {@code SIZE_INVALID} / {@code DIGEST_INVALID} is thrown and the upload is discarded.
-     * Committing a blob that already exists succeeds and leaves one blob. The upload is finished
-     * afterwards either way.
-     *
-     * @return the blob's digest
+     * {@link #digest} must match, else {@code SIZE_INVALID} / {@code DIGEST_INVALID} is thrown and
+     * the upload is discarded. Committing a blob that already exists succeeds and leaves one blob.
+     * The upload is finished afterwards either way.
      */
-    Digest commit(Digest expected, long expectedSize) throws IOException;
+    void commit(long expectedSize) throws IOException;
 
     /** Discards the upload. Idempotent. */
     void abort();

@@ -176,8 +176,8 @@ public final class FsBlobStore implements BlobStore {
 
     /** A {@link #newWriter} seen as a {@link BlobUpload}. */
     @Override
-    public BlobUpload newUpload(Digest.Algorithm algorithm) throws IOException {
-        BlobWriter writer = newWriter(algorithm);
+    public BlobUpload newUpload(Digest expected) throws IOException {
+        BlobWriter writer = newWriter(expected.algorithm());
         return new BlobUpload() {
             @Override
             public String id() {
@@ -195,8 +195,13 @@ public final class FsBlobStore implements BlobStore {
             }
 
             @Override
-            public Digest commit(Digest expected, long expectedSize) throws IOException {
-                return writer.commit(expected, expectedSize).digest();
+            public Digest digest() {
+                return expected;
+            }
+
+            @Override
+            public void commit(long expectedSize) throws IOException {
+                writer.commit(expected, expectedSize);
             }
 
             @Override

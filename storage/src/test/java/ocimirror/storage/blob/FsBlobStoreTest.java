@@ -60,11 +60,6 @@ class FsBlobStoreTest extends BlobStorageContract {
         return blobCount();
     }
 
-    @Override
-    protected boolean rehashesOnCommit() {
-        return true;
-    }
-
     @Test
     void layoutIsDocumentedOne() {
         Digest d = Digest.sha256(HELLO);
@@ -121,6 +116,27 @@ class FsBlobStoreTest extends BlobStorageContract {
 
 
 
+
+    @Test
+    void commitWithoutExpectedDigestUsesSha256() throws IOException {
+        try (BlobWriter w = store.newWriter(Digest.Algorithm.SHA256)) {
+            w.write(ByteBuffer.wrap(HELLO));
+            assertEquals(Digest.sha256(HELLO), w.commit(null, -1).digest());
+        }
+    }
+
+    @Test
+    void sha512CommitOnSha256WriterRehashesTheFile() throws IOException {
+        Digest expected = Digest.of(Digest.Algorithm.SHA512, HELLO);
+        try (BlobWriter w = store.newWriter(Digest.Algorithm.SHA256)) {
+            w.write(ByteBuffer.wrap(HELLO));
+            assertEquals(expected, w.commit(expected, -1).digest());
+        }
+        BlobWriter bad = store.newWriter(Digest.Algorithm.SHA256);
+        bad.write(ByteBuffer.wrap("not hello".getBytes(UTF_8)));
+        assertEquals(OciError.DIGEST_INVALID, assertThrows(OciException.class, () -> bad.commit(expected, -1)).error());
+        assertEquals(0, ingestCount());
+    }
 
     @Test
     void abortRemovesIngestAndIsIdempotent() throws IOException {
