@@ -99,6 +99,18 @@ final class S3Http implements AutoCloseable {
                 }
                 ch.pipeline().addLast(new HttpClientCodec());
             }
+
+            // An idle pooled connection reads, so that a server closing it (S3 does after a few seconds
+            // idle) is noticed and the pool drops it, instead of handing out a dead connection.
+            @Override
+            public void channelReleased(Channel ch) {
+                ch.config().setAutoRead(true);
+            }
+
+            @Override
+            public void channelAcquired(Channel ch) {
+                ch.config().setAutoRead(false);
+            }
         });
     }
 
