@@ -5,14 +5,14 @@ import java.util.Optional;
 import ocimirror.storage.oci.Digest;
 
 /**
- * Content-addressed blob files. Committed blobs are immutable and verified; in-flight
+ * Content-addressed blob files: a {@link BlobStorage} whose blobs are local files. Committed blobs are immutable and verified; in-flight
  * content lives in the ingest area until {@link BlobWriter#commit} checks it and renames it
  * into place atomically, so a reader never sees a partial blob.
  *
  * <p>Thread-safe. {@link #stat} is cheap (one file-system stat) and may be called from an
  * event loop; writers do blocking I/O, hashing and fsync, and must run on a storage executor.
  */
-public interface BlobStore extends AutoCloseable {
+public interface BlobStore extends BlobStorage {
 
     /** The committed blob, if present. */
     Optional<BlobInfo> stat(Digest digest);
@@ -41,6 +41,7 @@ public interface BlobStore extends AutoCloseable {
     BlobHolds holds();
 
     /** Removes a committed blob; false if there was none. */
+    @Override
     boolean delete(Digest digest) throws IOException;
 
     @Override

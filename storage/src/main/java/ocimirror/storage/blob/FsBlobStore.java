@@ -5,8 +5,10 @@ import static java.util.Objects.requireNonNull;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
@@ -21,6 +23,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -105,6 +108,27 @@ public final class FsBlobStore implements BlobStore {
     }
 
     @Override
+    public OptionalLong size(Digest digest) {
+        Optional<BlobInfo> info = stat(digest);
+        return info.isPresent() ? OptionalLong.of(info.get().size()) : OptionalLong.empty();
+    }
+
+    @Override
+    public Optional<InputStream> read(Digest digest, long offset, long length) throws IOException {
+        if (offset < 0 || length < -1) {
+            throw new IllegalArgumentException("offset " + offset + ", length " + length);
+        }
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(paths.blob(digest), StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        InputStream in = Channels.newInputStream(ch.position(offset));
+        return Optional.of(length < 0 ? in : new BoundedInputStream(in, length));
+    }
+
+    @Override
     public Optional<BlobContent> content(Digest digest) {
         BlobContent hit = small.getIfPresent(digest);
         if (hit != null) {
@@ -148,6 +172,48 @@ public final class FsBlobStore implements BlobStore {
             throw new IllegalStateException("blob store is closed");
         }
         return writer;
+    }
+
+    /** A {@link #newWriter} seen as a {@link BlobUpload}. */
+    @Override
+    public BlobUpload newUpload(Digest expected) throws IOException {
+        BlobWriter writer = newWriter(expected.algorithm());
+        return new BlobUpload() {
+            @Override
+            public String id() {
+                return writer.id();
+            }
+
+            @Override
+            public long size() {
+                return writer.size();
+            }
+
+            @Override
+            public void write(ByteBuffer src) throws IOException {
+                writer.write(src);
+            }
+
+            @Override
+            public Digest digest() {
+                return expected;
+            }
+
+            @Override
+            public void commit(long expectedSize) throws IOException {
+                writer.commit(expected, expectedSize);
+            }
+
+            @Override
+            public void abort() {
+                writer.abort();
+            }
+
+            @Override
+            public void close() {
+                writer.close();
+            }
+        };
     }
 
     @Override

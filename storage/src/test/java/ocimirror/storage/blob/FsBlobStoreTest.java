@@ -28,8 +28,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class FsBlobStoreTest {
-    private static final byte[] HELLO = "hello, blob".getBytes(UTF_8);
+/** The {@link BlobStorageContract}, and what only files give: paths, the tailable ingest file, the wipe at start. */
+class FsBlobStoreTest extends BlobStorageContract {
 
     @TempDir
     Path data;
@@ -43,6 +43,21 @@ class FsBlobStoreTest {
     @AfterEach
     void close() {
         store.close();
+    }
+
+    @Override
+    protected BlobStorage storage() {
+        return store;
+    }
+
+    @Override
+    protected long leftovers() throws IOException {
+        return ingestCount();
+    }
+
+    @Override
+    protected long committedCount() throws IOException {
+        return blobCount();
     }
 
     @Test
@@ -66,7 +81,7 @@ class FsBlobStoreTest {
     }
 
     @Test
-    void commitsVerifiedContentInChunks() throws IOException {
+    void ingestFileGrowsAndIsRenamedIntoPlace() throws IOException {
         Digest expected = Digest.sha256(HELLO);
         BlobInfo info;
         try (BlobWriter w = store.newWriter(Digest.Algorithm.SHA256)) {
@@ -86,47 +101,28 @@ class FsBlobStoreTest {
         assertEquals(0, ingestCount());
     }
 
-    @Test
-    void commitWithoutExpectedDigestUsesSha256() throws IOException {
-        try (BlobWriter w = store.newWriter(Digest.Algorithm.SHA256)) {
-            w.write(ByteBuffer.wrap(HELLO));
-            assertEquals(Digest.sha256(HELLO), w.commit(null, -1).digest());
-        }
-    }
+
+
 
     @Test
-    void wrongDigestIsRefusedAndLeavesNothing() throws IOException {
-        Digest other = Digest.sha256("something else".getBytes(UTF_8));
-        BlobWriter w = store.newWriter(Digest.Algorithm.SHA256);
-        w.write(ByteBuffer.wrap(HELLO));
-        OciException e = assertThrows(OciException.class, () -> w.commit(other, HELLO.length));
-        assertEquals(OciError.DIGEST_INVALID, e.error());
-        assertEquals(0, ingestCount());
-        assertEquals(0, blobCount());
-        assertEquals(Optional.empty(), store.stat(other));
-        assertEquals(Optional.empty(), store.stat(Digest.sha256(HELLO)));
-        w.close(); // idempotent after a failed commit
-    }
-
-    @Test
-    void wrongSizeIsRefusedAndLeavesNothing() throws IOException {
-        BlobWriter w = store.newWriter(Digest.Algorithm.SHA256);
-        w.write(ByteBuffer.wrap(HELLO));
-        OciException e = assertThrows(OciException.class, () -> w.commit(Digest.sha256(HELLO), HELLO.length + 1));
-        assertEquals(OciError.SIZE_INVALID, e.error());
-        assertEquals(0, ingestCount());
-        assertEquals(0, blobCount());
-        assertThrows(IllegalStateException.class, () -> w.commit(Digest.sha256(HELLO), HELLO.length));
-    }
-
-    @Test
-    void sha512Commit() throws IOException {
+    void sha512BlobsLiveUnderTheirOwnDirectory() throws IOException {
         Digest expected = Digest.of(Digest.Algorithm.SHA512, HELLO);
         BlobInfo info = store.put(HELLO, expected);
         assertEquals(expected, info.digest());
         assertTrue(info.path().startsWith(data.toAbsolutePath().resolve("blobs/sha512")));
         assertArrayEquals(HELLO, Files.readAllBytes(info.path()));
         assertEquals(Optional.of(info), store.stat(expected));
+    }
+
+
+
+
+    @Test
+    void commitWithoutExpectedDigestUsesSha256() throws IOException {
+        try (BlobWriter w = store.newWriter(Digest.Algorithm.SHA256)) {
+            w.write(ByteBuffer.wrap(HELLO));
+            assertEquals(Digest.sha256(HELLO), w.commit(null, -1).digest());
+        }
     }
 
     @Test
@@ -140,49 +136,6 @@ class FsBlobStoreTest {
         bad.write(ByteBuffer.wrap("not hello".getBytes(UTF_8)));
         assertEquals(OciError.DIGEST_INVALID, assertThrows(OciException.class, () -> bad.commit(expected, -1)).error());
         assertEquals(0, ingestCount());
-    }
-
-    @Test
-    void committingSameContentTwiceKeepsOneBlob() throws IOException {
-        BlobInfo first = store.put(HELLO, Digest.sha256(HELLO));
-        BlobInfo second = store.put(HELLO, null);
-        assertEquals(first, second);
-        assertEquals(1, blobCount());
-        assertEquals(0, ingestCount());
-    }
-
-    @Test
-    void concurrentCommitsOfOneDigestBothSucceed() throws Exception {
-        byte[] content = new byte[256 * 1024];
-        for (int i = 0; i < content.length; i++) {
-            content[i] = (byte) (i * 31);
-        }
-        Digest digest = Digest.sha256(content);
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            for (int round = 0; round < 5; round++) {
-                store.delete(digest);
-                CyclicBarrier barrier = new CyclicBarrier(2);
-                List<Future<BlobInfo>> results = new ArrayList<>();
-                for (int t = 0; t < 2; t++) {
-                    results.add(pool.submit(() -> {
-                        try (BlobWriter w = store.newWriter(Digest.Algorithm.SHA256)) {
-                            w.write(ByteBuffer.wrap(content));
-                            barrier.await(5, TimeUnit.SECONDS);
-                            return w.commit(digest, content.length);
-                        }
-                    }));
-                }
-                for (Future<BlobInfo> f : results) {
-                    assertEquals(digest, f.get(10, TimeUnit.SECONDS).digest());
-                }
-                assertEquals(1, blobCount());
-                assertEquals(0, ingestCount());
-                assertArrayEquals(content, Files.readAllBytes(store.stat(digest).orElseThrow().path()));
-            }
-        } finally {
-            pool.shutdownNow();
-        }
     }
 
     @Test
@@ -220,33 +173,8 @@ class FsBlobStoreTest {
         }
     }
 
-    @Test
-    void closeAbortsOpenWriters() throws IOException {
-        BlobWriter w = store.newWriter(Digest.Algorithm.SHA256);
-        w.write(ByteBuffer.wrap(HELLO));
-        store.close();
-        assertFalse(Files.exists(w.ingestPath()));
-        assertThrows(IllegalStateException.class, () -> store.newWriter(Digest.Algorithm.SHA256));
-    }
 
-    @Test
-    void deleteRemovesCommittedBlob() throws IOException {
-        Digest d = store.put(HELLO, null).digest();
-        assertTrue(store.delete(d));
-        assertEquals(Optional.empty(), store.stat(d));
-        assertFalse(store.delete(d));
-        assertEquals(0, blobCount());
-        // the same content can be committed again after a delete
-        assertEquals(d, store.put(HELLO, d).digest());
-    }
 
-    @Test
-    void emptyBlob() throws IOException {
-        Digest empty = Digest.sha256(new byte[0]);
-        BlobInfo info = store.put(new byte[0], empty);
-        assertEquals(0, info.size());
-        assertEquals(Optional.of(info), store.stat(empty));
-    }
 
     private long ingestCount() throws IOException {
         try (Stream<Path> s = Files.list(data.resolve("ingest"))) {
