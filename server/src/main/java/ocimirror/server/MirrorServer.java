@@ -266,6 +266,7 @@ public final class MirrorServer implements AutoCloseable {
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
                     RegistryService.Settings.from(config));
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
+            metrics.monitor(router);
             upstreams = Upstreams.start(config, storage, executor, clock, metrics);
             cache = CacheMaintenance.start(config, storage, executor, clock, router, upstreams.pullThrough(), service);
             // The cache's running byte total (kept with every blob record) and its evictions feed the meters.
