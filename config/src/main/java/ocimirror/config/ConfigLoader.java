@@ -53,8 +53,11 @@ import java.util.stream.Collectors;
  *     plainHttp: false
  *     timeouts: {connect: 10s, firstByte: 30s, idle: 60s}
  *     maxRetries: 2
+ *     allow: [team/**]              # globs on the path at the upstream; deny wins over allow
+ *     deny: [team/secret-*]
  * hosted: [local]
- * pullThrough: {prefetchLayers: true, negativeCacheTtl: 30s, prefetch: [gcr.io/team/app:1]}
+ * pullThrough: {prefetchLayers: true, negativeCacheTtl: 30s, prefetch: [gcr.io/team/app:1],
+ *               prefetchPlatforms: [linux/amd64]}
  * tls:                              # absent: mode generate (HTTPS, CA under &lt;data&gt;/pki)
  *   mode: generate                  # generate | files | off
  *   hostNames: [mirror.example.com] # files: relative to this file, see TlsConfig
@@ -187,12 +190,18 @@ public final class ConfigLoader {
                     throw new ConfigException(source + ": pullThrough.prefetch[" + i + "]: expected a string");
                 }
             }
+            List<String> platforms = r.prefetchPlatforms() == null ? List.of() : r.prefetchPlatforms();
+            for (int i = 0; i < platforms.size(); i++) {
+                if (platforms.get(i) == null) {
+                    throw new ConfigException(source + ": pullThrough.prefetchPlatforms[" + i + "]: expected a string");
+                }
+            }
             try {
                 pt = new MirrorConfig.PullThrough(
                         r.prefetchLayers() == null ? pt.prefetchLayers() : r.prefetchLayers(),
                         r.negativeCacheTtl() == null ? pt.negativeCacheTtl()
                                 : reader.duration("pullThrough.negativeCacheTtl", r.negativeCacheTtl()),
-                        prefetch);
+                        prefetch, platforms);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(source + ": " + e.getMessage());
             }
@@ -299,7 +308,8 @@ public final class ConfigLoader {
     record ShutdownSection(Object gracePeriod) {
     }
 
-    record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl, List<String> prefetch) {
+    record PullThroughSection(Boolean prefetchLayers, Object negativeCacheTtl, List<String> prefetch,
+                              List<String> prefetchPlatforms) {
     }
 
     record StorageSection(Boolean deleteEnabled) {

@@ -242,14 +242,23 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
      * @param prefetchLayers   after fetching an image manifest, fetch its layers in the background
      * @param negativeCacheTtl how long an upstream 404 is remembered (zero: not at all)
      * @param prefetch         images (as clients name them: {@code gcr.io/team/app:1}) pulled
-     *                         through in the background at every start, all platforms
+     *                         through in the background at every start, all platforms unless
+     *                         {@code prefetchPlatforms} names some
+     * @param prefetchPlatforms {@code os/architecture[/variant]} ({@code linux/amd64}): when set,
+     *                         an index fetched upstream has these platforms' images (manifests,
+     *                         configs, layers) fetched in the background, and only these; the
+     *                         index itself is stored and served as it came. Empty: an index
+     *                         prefetches nothing (each node asks for its platform's manifest)
      */
-    public record PullThrough(boolean prefetchLayers, Duration negativeCacheTtl, List<String> prefetch) {
+    public record PullThrough(boolean prefetchLayers, Duration negativeCacheTtl, List<String> prefetch,
+                              List<String> prefetchPlatforms) {
         public static final Duration DEFAULT_NEGATIVE_CACHE_TTL = Duration.ofSeconds(30);
         // A loose image reference ([host[:port]/]path[:tag][@digest]): typos fail at load, the server parses it fully.
         private static final Pattern IMAGE = Pattern.compile("(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
                 + "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
                 + "(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)?");
+        // os/architecture[/variant], lower case, as the server's Platform parses it.
+        private static final Pattern PLATFORM = Pattern.compile("[a-z0-9._-]+/[a-z0-9._-]+(?:/[a-z0-9._-]+)?");
 
         public PullThrough {
             negativeCacheTtl = negativeCacheTtl == null ? DEFAULT_NEGATIVE_CACHE_TTL : negativeCacheTtl;
@@ -263,6 +272,24 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
                             + "' is not an image name such as gcr.io/team/app:1 or nginx");
                 }
             }
+            prefetchPlatforms = prefetchPlatforms == null ? List.of() : List.copyOf(prefetchPlatforms);
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < prefetchPlatforms.size(); i++) {
+                String p = prefetchPlatforms.get(i);
+                String at = "pullThrough.prefetchPlatforms[" + i + "]: '" + p + "' ";
+                if (!PLATFORM.matcher(p).matches()) {
+                    throw new IllegalArgumentException(at + "is not a platform os/architecture[/variant] in lower"
+                            + " case, such as linux/amd64 or linux/arm64/v8");
+                }
+                if (!seen.add(p)) {
+                    throw new IllegalArgumentException(at + "is listed twice");
+                }
+            }
+        }
+
+        /** Every platform of an index prefetched at start; none after a client's index fetch. */
+        public PullThrough(boolean prefetchLayers, Duration negativeCacheTtl, List<String> prefetch) {
+            this(prefetchLayers, negativeCacheTtl, prefetch, List.of());
         }
 
         /** No prefetch list. */

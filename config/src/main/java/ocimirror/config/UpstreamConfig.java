@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
  * @param plainHttp   the upstream speaks HTTP without TLS
  * @param timeouts    connect, first-byte and idle-read timeouts
  * @param maxRetries  retries after the first attempt on connect failures, 5xx and 429
+ * @param rules       which of its repositories may be proxied ({@code allow}, {@code deny});
+ *                    null: all of them
  */
 public record UpstreamConfig(
         String name,
@@ -42,7 +44,8 @@ public record UpstreamConfig(
         Duration tagTtl,
         boolean plainHttp,
         Timeouts timeouts,
-        int maxRetries) {
+        int maxRetries,
+        RepoRules rules) {
 
     public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -85,6 +88,14 @@ public record UpstreamConfig(
             throw new IllegalArgumentException("upstream '" + name + "': maxRetries must be 0.." + MAX_RETRIES_LIMIT
                     + ", got " + maxRetries);
         }
+        rules = rules == null ? RepoRules.none() : rules;
+    }
+
+    /** Without repository rules: every repository of the upstream may be proxied. */
+    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
+                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
+                          int maxRetries) {
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, null);
     }
 
     /** What {@link #isValidName} wants, worded for an error message. */
@@ -94,6 +105,11 @@ public record UpstreamConfig(
     /** Whether {@code name} may name an upstream: a lower-case repository path component. */
     public static boolean isValidName(String name) {
         return name != null && name.length() <= MAX_NAME_LENGTH && NAME.matcher(name).matches();
+    }
+
+    /** Whether {@code host} (as in a url) is Docker Hub's, whose names get the implicit {@code library/}. */
+    public static boolean isDockerHubHost(String host) {
+        return host != null && DOCKER_HUB_HOSTS.contains(host.toLowerCase(Locale.ROOT));
     }
 
     /** Whether {@code alias} is a lower-case host name or IPv4 address, optionally with {@code :port}. */
@@ -163,7 +179,7 @@ public record UpstreamConfig(
      * prefix ({@code nginx} is {@code library/nginx}): true for Docker Hub's host names.
      */
     public boolean implicitLibraryPrefix() {
-        return DOCKER_HUB_HOSTS.contains(host());
+        return isDockerHubHost(host());
     }
 
     /** The name and the aliases, the strings a request may use to select this upstream. */
@@ -212,6 +228,8 @@ public record UpstreamConfig(
         private boolean plainHttp;
         private Timeouts timeouts = Timeouts.defaults();
         private int maxRetries = DEFAULT_MAX_RETRIES;
+        private List<String> allow;
+        private List<String> deny;
 
         private Builder(String name, String url) {
             this.name = name;
@@ -258,6 +276,18 @@ public record UpstreamConfig(
             return this;
         }
 
+        /** Only these repositories (globs on the path at the upstream) may be proxied. */
+        public Builder allow(String... globs) {
+            allow = List.of(globs);
+            return this;
+        }
+
+        /** These repositories (globs) may not be proxied, whatever {@link #allow} says. */
+        public Builder deny(String... globs) {
+            deny = List.of(globs);
+            return this;
+        }
+
         public UpstreamConfig build() {
             URI u;
             try {
@@ -266,8 +296,14 @@ public record UpstreamConfig(
                 throw new IllegalArgumentException("upstream '" + name + "': url '" + url + "' is not a URI: "
                         + e.getReason());
             }
+            RepoRules rules;
+            try {
+                rules = RepoRules.of(allow, deny, isDockerHubHost(u.getHost()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
+            }
             return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
-                    timeouts, maxRetries);
+                    timeouts, maxRetries, rules);
         }
     }
 }

@@ -71,12 +71,34 @@ final class UpstreamReader {
         if (maxRetries < 0 || maxRetries > UpstreamConfig.MAX_RETRIES_LIMIT) {
             throw error(at + ".maxRetries", "must be 0.." + UpstreamConfig.MAX_RETRIES_LIMIT + ", got " + maxRetries);
         }
+        RepoRules rules = rules(at, s.allow(), s.deny(), url);
         try {
             return new UpstreamConfig(s.name(), url, aliases, Boolean.TRUE.equals(s.isDefault()), caCert,
                     credentials(at + ".credentials", s.credentials()), tagTtl, plainHttp,
-                    timeouts(at + ".timeouts", s.timeouts()), maxRetries);
+                    timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules);
         } catch (IllegalArgumentException e) {
             throw error(at, e.getMessage());   // a rule checked only by the record itself
+        }
+    }
+
+    private RepoRules rules(String at, List<String> allow, List<String> deny, URI url) throws ConfigException {
+        noNulls(at + ".allow", allow);
+        noNulls(at + ".deny", deny);
+        try {
+            return RepoRules.of(allow, deny, UpstreamConfig.isDockerHubHost(url.getHost()));
+        } catch (IllegalArgumentException e) {
+            // RepoRules names the field within the upstream: "allow[1]: 'X' ...".
+            String m = e.getMessage();
+            int colon = m.indexOf(": ");
+            throw error(at + "." + m.substring(0, colon), m.substring(colon + 2));
+        }
+    }
+
+    private void noNulls(String at, List<String> list) throws ConfigException {
+        for (int i = 0; list != null && i < list.size(); i++) {
+            if (list.get(i) == null) {
+                throw error(at + "[" + i + "]", "expected a string");
+            }
         }
     }
 
@@ -175,7 +197,7 @@ final class UpstreamReader {
     record UpstreamSection(String name, String url, List<String> aliases,
                            @JsonProperty("default") Boolean isDefault, String caCert,
                            CredentialsSection credentials, Object tagTtl, Boolean plainHttp,
-                           TimeoutsSection timeouts, Integer maxRetries) {
+                           TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny) {
     }
 
     record CredentialsSection(String dockerConfig, String username, String passwordFile) {

@@ -37,4 +37,22 @@ class PrefetchConfigTest {
                 "pullThrough:\n  prefetch: [3]\n", "m.yaml", false));
         assertTrue(n.getMessage().contains("pullThrough.prefetch[0]"), n.getMessage());
     }
+
+    @Test
+    void prefetchPlatformsAreReadAndChecked() throws ConfigException {
+        MirrorConfig c = ConfigLoader.parse("pullThrough:\n  prefetchPlatforms: [linux/amd64, linux/arm64/v8]\n",
+                "m.yaml", false);
+        assertEquals(List.of("linux/amd64", "linux/arm64/v8"), c.pullThrough().prefetchPlatforms());
+        assertEquals(List.of(), MirrorConfig.PullThrough.defaults().prefetchPlatforms(), "default: none");
+        for (String bad : List.of("linux", "Linux/amd64", "linux/amd64/v8/x", "linux//amd64", "linux/amd 64")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                    "pullThrough:\n  prefetchPlatforms: [linux/arm64, '" + bad + "']\n", "m.yaml", false));
+            assertTrue(e.getMessage().startsWith("m.yaml: pullThrough.prefetchPlatforms[1]: '" + bad
+                    + "' is not a platform os/architecture[/variant]"), e.getMessage());
+        }
+        ConfigException twice = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "pullThrough:\n  prefetchPlatforms: [linux/amd64, linux/amd64]\n", "m.yaml", false));
+        assertTrue(twice.getMessage().contains("prefetchPlatforms[1]: 'linux/amd64' is listed twice"),
+                twice.getMessage());
+    }
 }

@@ -38,6 +38,7 @@ import ocimirror.server.pipeline.AdminChannelInitializer;
 import ocimirror.server.cache.CacheMaintenance;
 import ocimirror.server.drain.ConnectionDrain;
 import ocimirror.server.pipeline.MirrorChannelInitializer;
+import ocimirror.server.image.Platform;
 import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
@@ -150,7 +151,8 @@ public final class MirrorServer implements AutoCloseable {
                 PullThroughService pullThrough = new PullThroughService(storage.blobs(), storage.metadata(), clients,
                         executor, clock, new PullThroughService.Settings(config.pullThrough().prefetchLayers(),
                         config.pullThrough().negativeCacheTtl(), PullThroughService.Settings.defaults()
-                        .prefetchParallelism()));
+                        .prefetchParallelism(), config.pullThrough().prefetchPlatforms().stream()
+                        .map(Platform::parse).toList()));
                 metrics.monitor(pullThrough);
                 return new Upstreams(group, clients, pullThrough);
             } catch (RuntimeException e) {
@@ -271,6 +273,7 @@ public final class MirrorServer implements AutoCloseable {
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
                     RegistryService.Settings.from(config));
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
+            metrics.monitor(router);
             upstreams = Upstreams.start(config, storage, executor, clock, metrics);
             cache = CacheMaintenance.start(config, storage, executor, clock, router, upstreams.pullThrough(), service);
             // The cache's running byte total (kept with every blob record) and its evictions feed the meters.
@@ -315,7 +318,8 @@ public final class MirrorServer implements AutoCloseable {
             }
             // pullThrough.prefetch: warmed in the background once the server serves.
             StartupPrefetch prefetch = upstreams.pullThrough() == null || config.pullThrough().prefetch().isEmpty()
-                    ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch()).start();
+                    ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch(),
+                            config.pullThrough().prefetchPlatforms().stream().map(Platform::parse).toList()).start();
             return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel,
                     new Ops(metrics, obs.readiness(), admin), cache, drain, config);
         } catch (Exception | Error e) {

@@ -16,6 +16,11 @@ import ocimirror.config.CredentialsException;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
+import ocimirror.server.cache.PinnedImage;
+import ocimirror.server.image.ImageName;
+import ocimirror.server.route.UpstreamRouter;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.OciException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -53,6 +58,7 @@ final class ConfigCommand implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             try {
                 MirrorConfig cfg = ConfigLoader.load(file);
+                checkRules(cfg);
                 for (UpstreamConfig u : cfg.upstreams()) {
                     out.println(describe(u));
                 }
@@ -64,7 +70,9 @@ final class ConfigCommand implements Runnable {
                 out.println("pullThrough: prefetchLayers=" + cfg.pullThrough().prefetchLayers()
                         + " negativeCacheTtl=" + format(cfg.pullThrough().negativeCacheTtl())
                         + (cfg.pullThrough().prefetch().isEmpty() ? ""
-                        : " prefetch=" + String.join(",", cfg.pullThrough().prefetch())));
+                        : " prefetch=" + String.join(",", cfg.pullThrough().prefetch()))
+                        + (cfg.pullThrough().prefetchPlatforms().isEmpty() ? ""
+                        : " prefetchPlatforms=" + String.join(",", cfg.pullThrough().prefetchPlatforms())));
                 out.println(SecurityLines.tls(cfg));
                 out.println(SecurityLines.auth(cfg.auth()));
                 var metrics = cfg.observability().metrics();
@@ -104,7 +112,40 @@ final class ConfigCommand implements Runnable {
                     + " credentials=" + credentials(u.credentials(), creds)
                     + ca
                     + " tagTtl=" + format(u.tagTtl())
-                    + (u.plainHttp() ? " plainHttp" : "");
+                    + (u.plainHttp() ? " plainHttp" : "")
+                    + (u.rules().allow().isEmpty() ? "" : " allow=" + String.join(",", u.rules().allow()))
+                    + (u.rules().deny().isEmpty() ? "" : " deny=" + String.join(",", u.rules().deny()));
+        }
+
+        /**
+         * A prefetched or pinned image that its upstream's allow and deny rules refuse: the server
+         * would only log it and skip it, so the check fails and names the entry.
+         */
+        private void checkRules(MirrorConfig cfg) {
+            UpstreamRouter router = new UpstreamRouter(cfg.upstreams(), cfg.hosted());
+            List<String> prefetch = cfg.pullThrough().prefetch();
+            for (int i = 0; i < prefetch.size(); i++) {
+                String image = prefetch.get(i);
+                refusedByRules("pullThrough.prefetch[" + i + "]", image, () -> ImageName.parse(image).resolve(router));
+            }
+            List<String> pins = cfg.cache().pins();
+            for (int i = 0; i < pins.size(); i++) {
+                String image = pins.get(i);
+                refusedByRules("cache.pins[" + i + "]", image, () -> PinnedImage.resolve(image, router));
+            }
+        }
+
+        private void refusedByRules(String field, String image, Runnable route) {
+            try {
+                route.run();
+            } catch (RuntimeException e) {
+                // Other routing failures are the server's to report as before; only DENIED is new here.
+                Throwable t = e instanceof OciException ? e : e.getCause();
+                if (t instanceof OciException o && o.error() == OciError.DENIED) {
+                    throw new IllegalArgumentException(file + ": " + field + ": '" + image + "' is refused by"
+                            + " its upstream's rules: " + o.detail(), e);
+                }
+            }
         }
 
         private static String credentials(CredentialSource source, Optional<RegistryCredentials> creds) {

@@ -31,6 +31,7 @@ import java.util.function.LongSupplier;
 import ocimirror.server.pullthrough.CacheResult;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.route.RouteKind;
+import ocimirror.server.route.UpstreamRouter;
 import ocimirror.server.upstream.ResponseListener;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
@@ -263,6 +264,17 @@ public final class MirrorMetrics implements AutoCloseable {
                             p -> p.invalidManifests(upstream)).tag("upstream", upstream)
                     .description("Upstream answers to manifest requests that were not a manifest (a captive portal's"
                             + " page, other JSON), refused: not served, not cached").register(registry);
+        }
+    }
+
+    /** Reads the requests refused by upstreams' allow and deny rules when scraped. */
+    public void monitor(UpstreamRouter router) {
+        requireNonNull(router, "router");
+        for (String upstream : router.upstreamNames()) {
+            FunctionCounter.builder("ocimirror.upstream.denied", router, r -> r.denials(upstream))
+                    .tag("upstream", upstream)
+                    .description("Repositories refused by the upstream's allow and deny rules (403 DENIED):"
+                            + " nothing fetched, nothing served from the cache").register(registry);
         }
     }
 

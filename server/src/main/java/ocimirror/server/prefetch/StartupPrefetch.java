@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import ocimirror.server.image.ImageManifest;
 import ocimirror.server.image.ImageName;
+import ocimirror.server.image.Platform;
 import ocimirror.server.pullthrough.AcceptedTypes;
 import ocimirror.server.pullthrough.BlobSource;
 import ocimirror.server.pullthrough.PullThroughService;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Warms the cache at start with the images of {@code pullThrough.prefetch}: on one background
- * thread, image after image, each manifest, every platform of an index, every config and layer,
+ * thread, image after image, each manifest, every platform of an index (or only those of
+ * {@code pullThrough.prefetchPlatforms}), every config and layer,
  * through {@link PullThroughService} itself (so downloads coalesce with clients' and are
  * verified and stored the same way). An image that fails (upstream out, not found) is logged
  * and skipped; the server serves throughout. Closing stops it between two steps.
@@ -40,6 +42,7 @@ public final class StartupPrefetch implements AutoCloseable {
     private final PullThroughService pullThrough;
     private final UpstreamRouter router;
     private final List<String> images;
+    private final List<Platform> platforms;
     private final Thread thread;
     private volatile boolean closed;
 
@@ -50,9 +53,16 @@ public final class StartupPrefetch implements AutoCloseable {
     private final CompletableFuture<Outcome> done = new CompletableFuture<>();
 
     public StartupPrefetch(PullThroughService pullThrough, UpstreamRouter router, List<String> images) {
+        this(pullThrough, router, images, List.of());
+    }
+
+    /** @param platforms the platforms of an index to warm; empty: all of them */
+    public StartupPrefetch(PullThroughService pullThrough, UpstreamRouter router, List<String> images,
+                           List<Platform> platforms) {
         this.pullThrough = requireNonNull(pullThrough, "pullThrough");
         this.router = requireNonNull(router, "router");
         this.images = List.copyOf(images);
+        this.platforms = List.copyOf(platforms);
         this.thread = new Thread(this::run, "ocimirror-prefetch");
         this.thread.setDaemon(true);
     }
@@ -108,6 +118,9 @@ public final class StartupPrefetch implements AutoCloseable {
     private void walk(RepoTarget.Proxied target, ManifestContent m, Set<Digest> blobs, int depth) throws Exception {
         ImageManifest parsed = ImageManifest.parse(read(m), m.mediaType());
         for (ImageManifest.Descriptor child : parsed.manifests()) {
+            if (!platforms.isEmpty() && platforms.stream().noneMatch(p -> p.matches(child.platform()))) {
+                continue;
+            }
             if (depth < 8 && !closed) {
                 walk(target, await(pullThrough.manifest(target, new Reference.ByDigest(child.digest()),
                         AcceptedTypes.all())), blobs, depth + 1);

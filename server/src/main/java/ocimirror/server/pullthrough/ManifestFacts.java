@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import ocimirror.server.image.Platform;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.OciException;
@@ -24,9 +25,14 @@ import ocimirror.storage.oci.OciException;
  *                     a guess from the shape (an index has {@code manifests})
  * @param index        whether it is an image index or manifest list
  * @param blobs        config and layer digests of an image manifest, in order; empty otherwise
+ * @param children     an index's entries with their platforms (for prefetch); empty otherwise
  */
 record ManifestFacts(String mediaType, boolean index, List<Digest> blobs, Digest subject, String artifactType,
-                     Map<String, String> annotations) {
+                     Map<String, String> annotations, List<Child> children) {
+
+    /** An index entry: a manifest's digest and its platform (null when the entry names none). */
+    record Child(Digest digest, Platform platform) {
+    }
 
     private static final JsonMapper JSON = new JsonMapper();
 
@@ -47,7 +53,19 @@ record ManifestFacts(String mediaType, boolean index, List<Digest> blobs, Digest
     static ManifestFacts of(JsonNode root, String mediaType) {
         boolean index = MediaTypes.INDEXES.contains(mediaType);
         List<Digest> blobs = new ArrayList<>();
-        if (!index) {
+        List<Child> children = new ArrayList<>();
+        if (index) {
+            JsonNode manifests = root.get("manifests");
+            if (manifests != null && manifests.isArray()) {
+                for (JsonNode m : manifests) {
+                    List<Digest> d = new ArrayList<>(1);
+                    addDigest(d, m);
+                    if (!d.isEmpty()) {
+                        children.add(new Child(d.get(0), Platform.of(m.get("platform"))));
+                    }
+                }
+            }
+        } else {
             addDigest(blobs, root.get("config"));
             JsonNode layers = root.get("layers");
             if (layers != null && layers.isArray()) {
@@ -71,7 +89,7 @@ record ManifestFacts(String mediaType, boolean index, List<Digest> blobs, Digest
             }
         }
         return new ManifestFacts(mediaType, index, List.copyOf(blobs), subject.isEmpty() ? null : subject.get(0),
-                artifactType, annotations);
+                artifactType, annotations, List.copyOf(children));
     }
 
     private static String mediaType(String contentType, JsonNode root) {

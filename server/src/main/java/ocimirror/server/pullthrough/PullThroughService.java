@@ -14,6 +14,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import ocimirror.server.image.Platform;
 import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClient;
@@ -100,13 +101,23 @@ public final class PullThroughService implements AutoCloseable {
      * @param prefetchLayers      fetch an image manifest's config and layers in the background
      * @param negativeCacheTtl    how long an upstream 404 is remembered
      * @param prefetchParallelism background downloads at a time
+     * @param prefetchPlatforms   with {@code prefetchLayers}: the platforms whose images an index
+     *                            fetched upstream has fetched in the background (manifest, then
+     *                            its config and layers); empty: an index prefetches nothing
      */
-    public record Settings(boolean prefetchLayers, Duration negativeCacheTtl, int prefetchParallelism) {
+    public record Settings(boolean prefetchLayers, Duration negativeCacheTtl, int prefetchParallelism,
+                           List<Platform> prefetchPlatforms) {
         public Settings {
             requireNonNull(negativeCacheTtl, "negativeCacheTtl");
             if (negativeCacheTtl.isNegative() || prefetchParallelism <= 0) {
                 throw new IllegalArgumentException("need negativeCacheTtl >= 0 and prefetchParallelism > 0");
             }
+            prefetchPlatforms = prefetchPlatforms == null ? List.of() : List.copyOf(prefetchPlatforms);
+        }
+
+        /** No platform prefetch after an index. */
+        public Settings(boolean prefetchLayers, Duration negativeCacheTtl, int prefetchParallelism) {
+            this(prefetchLayers, negativeCacheTtl, prefetchParallelism, List.of());
         }
 
         public static Settings defaults() {
@@ -256,8 +267,38 @@ public final class PullThroughService implements AutoCloseable {
     }
 
     private void fetched(ManifestPuller.Fetched f) {
-        if (settings.prefetchLayers() && !f.facts().index() && !f.facts().blobs().isEmpty()) {
+        if (!settings.prefetchLayers()) {
+            return;
+        }
+        if (f.facts().index()) {
+            prefetchPlatforms(f);
+        } else if (!f.facts().blobs().isEmpty()) {
             counters.prefetches.add(prefetcher.submit(f.target(), f.facts().blobs()));
+        }
+    }
+
+    /**
+     * The index's images for {@link Settings#prefetchPlatforms}: each manifest is fetched as a
+     * client's would be, and its own fetch queues its config and layers. Other platforms (and
+     * attestation entries, {@code unknown/unknown}) are left alone; the index is untouched.
+     */
+    private void prefetchPlatforms(ManifestPuller.Fetched f) {
+        for (ManifestFacts.Child child : f.facts().children()) {
+            if (settings.prefetchPlatforms().stream().noneMatch(p -> p.matches(child.platform()))) {
+                continue;
+            }
+            try {
+                // Not inline: this runs within the index's own fetch.
+                storage.execute(() -> manifest(f.target(), new Reference.ByDigest(child.digest()), AcceptedTypes.all())
+                        .whenComplete((m, e) -> {
+                            if (e != null) {
+                                log.debug("prefetch of {}@{} failed: {}", f.target().repo(), child.digest(),
+                                        e.toString());
+                            }
+                        }));
+            } catch (RejectedExecutionException e) {
+                log.debug("prefetch of {}@{} skipped: storage executor saturated", f.target().repo(), child.digest());
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.RepoName;
@@ -44,6 +45,13 @@ import ocimirror.storage.oci.RepoName;
  * a single-segment upstream repository gets the {@code library/} prefix, so {@code nginx},
  * {@code docker.io/nginx} and {@code library/nginx?ns=docker.io} share one cache key,
  * {@code docker.io/library/nginx} with the embedded configuration.
+ *
+ * <p>Then the upstream's {@link UpstreamConfig#rules() allow and deny rules} are applied to that
+ * upstream repository: a refused one is {@code DENIED} (403) naming the upstream and the rule, so
+ * that every route (manifests, blobs, tags, referrers), pins, prefetch and import refuse it before
+ * any cache lookup or upstream request, and a copy cached before the rule was set is not served
+ * either. Hosted repositories are never subject to them. Refusals are counted per upstream
+ * ({@link #denials}), the one mutable (thread-safe) state here.
  */
 public final class UpstreamRouter {
 
@@ -55,6 +63,7 @@ public final class UpstreamRouter {
     private final UpstreamConfig defaultUpstream;
     private final List<String> selectorList;
     private final String configured;
+    private final Map<String, LongAdder> denied;
 
     /**
      * @param upstreams        the upstreams, validated together (as {@code MirrorConfig} does)
@@ -93,6 +102,11 @@ public final class UpstreamRouter {
         this.defaultUpstream = def;
         this.selectorList = List.copyOf(listed);
         this.configured = String.join(", ", listed);
+        Map<String, LongAdder> counts = new HashMap<>();
+        for (UpstreamConfig u : this.upstreams) {
+            counts.put(u.name(), new LongAdder());
+        }
+        this.denied = Map.copyOf(counts);
     }
 
     /** False when no upstream is configured: a plain registry, every repository hosted. */
@@ -107,7 +121,8 @@ public final class UpstreamRouter {
      * @throws ocimirror.storage.oci.OciException NAME_UNKNOWN (404) for an {@code ns} or a
      *         dotted first segment that selects no upstream, the message listing the configured
      *         aliases; NAME_INVALID (400) when the cache key {@code <upstream>/<repo>} would
-     *         exceed 255 characters
+     *         exceed 255 characters; DENIED (403) when the upstream's allow and deny rules refuse
+     *         the repository
      */
     public RepoTarget resolve(RepoName requested, String ns) {
         Objects.requireNonNull(requested, "requested");
@@ -143,14 +158,31 @@ public final class UpstreamRouter {
         return defaultUpstream == null ? new RepoTarget.Hosted(requested) : proxied(defaultUpstream, name, null);
     }
 
-    private static RepoTarget.Proxied proxied(UpstreamConfig u, String upstreamRepo, String ns) {
+    private RepoTarget.Proxied proxied(UpstreamConfig u, String upstreamRepo, String ns) {
         String repo = u.implicitLibraryPrefix() && upstreamRepo.indexOf('/') < 0 ? LIBRARY + upstreamRepo : upstreamRepo;
         String key = u.name() + "/" + repo;
         if (key.length() > RepoName.MAX_LENGTH) {
             throw OciError.NAME_INVALID.exception("repository name too long: the cache key '" + u.name()
                     + "/...' would have " + key.length() + " characters, at most " + RepoName.MAX_LENGTH);
         }
+        String refusal = u.rules().refusal(repo);
+        if (refusal != null) {
+            denied.get(u.name()).increment();
+            throw OciError.DENIED.exception("repository '" + repo + "' of upstream '" + u.name() + "' is not proxied"
+                    + " by this mirror: it " + refusal);
+        }
         return new RepoTarget.Proxied(u, RepoName.of(repo), RepoName.of(key), ns);
+    }
+
+    /** Repositories of {@code upstream} its rules refused so far (0 for a name not configured). */
+    public long denials(String upstream) {
+        LongAdder n = denied.get(upstream);
+        return n == null ? 0 : n.sum();
+    }
+
+    /** The names of the configured upstreams, in configuration order. */
+    public List<String> upstreamNames() {
+        return upstreams.stream().map(UpstreamConfig::name).toList();
     }
 
     /** The aliases and names requests may select upstreams with, in configuration order (for logs). */

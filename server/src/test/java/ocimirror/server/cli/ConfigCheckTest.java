@@ -172,6 +172,43 @@ class ConfigCheckTest {
     }
 
     @Test
+    void rulesAndPrefetchPlatformsArePrinted() throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                upstreams:
+                  - name: docker.io
+                    url: https://registry-1.docker.io
+                    default: true
+                    allow: [library/*, bitnami/**]
+                    deny: [library/ubuntu]
+                pullThrough: {prefetchPlatforms: [linux/amd64, linux/arm64/v8], prefetch: [library/alpine:3]}
+                cache: {pins: [nginx]}
+                """);
+        assertEquals(0, run("config", "check", file.toString()), err.toString());
+        String o = out.toString();
+        assertTrue(o.contains("tagTtl=10m allow=library/*,bitnami/** deny=library/ubuntu\n"), o);
+        assertTrue(o.contains(" prefetchPlatforms=linux/amd64,linux/arm64/v8\n"), o);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "pullThrough: {prefetch: [library/alpine:3, library/ubuntu:24.04]} | pullThrough.prefetch[1]: 'library/ubuntu:24.04' is refused by its upstream's rules: repository 'library/ubuntu' of upstream 'docker.io' is not proxied by this mirror: it matches deny rule 'library/ubuntu'",
+            "cache: {pins: ['docker.io/grafana/grafana:11']}                | cache.pins[0]: 'docker.io/grafana/grafana:11' is refused by its upstream's rules: repository 'grafana/grafana' of upstream 'docker.io' is not proxied by this mirror: it matches no allow rule (allow: library/*, bitnami/**)",
+    })
+    void aPrefetchOrPinTheRulesRefuseFailsTheCheck(String section, String expected) throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                upstreams:
+                  - name: docker.io
+                    url: https://registry-1.docker.io
+                    aliases: [docker.io]
+                    default: true
+                    allow: [library/*, bitnami/**]
+                    deny: [library/ubuntu]
+                """ + section + "\n");
+        assertEquals(2, run("config", "check", file.toString()), out.toString());
+        assertEquals("ocimirror: " + file + ": " + expected + "\n", err.toString());
+    }
+
+    @Test
     void missingFileExits2() {
         assertEquals(2, run("config", "check", dir.resolve("absent.yaml").toString()));
         assertTrue(err.toString().contains("absent.yaml: no such file"), err.toString());

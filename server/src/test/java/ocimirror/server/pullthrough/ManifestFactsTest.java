@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import ocimirror.server.image.Platform;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import org.junit.jupiter.api.Test;
@@ -43,6 +44,19 @@ class ManifestFactsTest {
         assertEquals(MediaTypes.OCI_INDEX, f.mediaType());
         assertTrue(f.index());
         assertTrue(f.blobs().isEmpty());
+        assertEquals(List.of(new ManifestFacts.Child(Digest.parse(A), null)), f.children());
+    }
+
+    @Test
+    void anIndexListsItsEntriesWithTheirPlatformsForPlatformPrefetch() {
+        ManifestFacts f = ManifestFacts.of(json("{\"schemaVersion\":2,\"manifests\":["
+                + "{\"digest\":\"" + A + "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
+                + "{\"digest\":\"md5:nope\",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+                + "{\"digest\":\"" + B + "\",\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}}]}"),
+                MediaTypes.OCI_INDEX);
+        assertEquals(List.of(new ManifestFacts.Child(Digest.parse(A), Platform.parse("linux/arm64/v8")),
+                new ManifestFacts.Child(Digest.parse(B), Platform.parse("unknown/unknown"))), f.children());
+        assertTrue(Platform.parse("linux/arm64").matches(f.children().get(0).platform()));
     }
 
     @Test

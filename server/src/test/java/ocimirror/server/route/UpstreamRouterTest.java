@@ -163,4 +163,48 @@ class UpstreamRouterTest {
         RepoTarget.Proxied p = (RepoTarget.Proxied) router.resolve(RepoName.of("nginx"), null);
         assertNull(p.namespace());
     }
+
+    /** Every way of naming a Docker Hub repository: the rules see the path at the upstream. */
+    @ParameterizedTest(name = "{0} ns={1}")
+    @CsvSource(delimiter = '|', nullValues = "-", value = {
+            "nginx                   | -",
+            "library/nginx           | -",
+            "docker.io/nginx         | -",
+            "docker.io/library/nginx | -",
+            "nginx                   | docker.io",
+            "docker.io/nginx         | docker.io",
+    })
+    void rulesMatchTheRepositoryAtTheUpstreamWhateverTheClientCalledIt(String requested, String ns) {
+        UpstreamConfig hub = UpstreamConfig.builder("docker.io", "https://registry-1.docker.io").aliases("docker.io")
+                .isDefault(true).allow("library/*", "bitnami/**").deny("library/nginx").build();
+        UpstreamRouter ruled = new UpstreamRouter(List.of(hub, GCR), List.of("local"));
+        OciException e = assertThrows(OciException.class, () -> ruled.resolve(RepoName.of(requested), ns));
+        assertEquals(OciError.DENIED, e.error());
+        assertEquals("repository 'library/nginx' of upstream 'docker.io' is not proxied by this mirror: it matches"
+                + " deny rule 'library/nginx'", e.detail());
+        assertEquals(1, ruled.denials("docker.io"));
+        assertEquals(0, ruled.denials("gcr"));
+    }
+
+    @Test
+    void allowedHostedAndOtherUpstreamsAreUntouchedAndOnlyRefusalsCount() {
+        UpstreamConfig hub = UpstreamConfig.builder("docker.io", "https://registry-1.docker.io").aliases("docker.io")
+                .isDefault(true).allow("library/*", "bitnami/**").deny("bitnami/private-*").build();
+        UpstreamRouter ruled = new UpstreamRouter(List.of(hub, GCR), List.of("local"));
+        assertEquals("docker.io/library/alpine", ruled.resolve(RepoName.of("alpine"), null).repo().value());
+        assertEquals("docker.io/bitnami/charts/redis",
+                ruled.resolve(RepoName.of("bitnami/charts/redis"), "docker.io").repo().value());
+        assertInstanceOf(RepoTarget.Hosted.class, ruled.resolve(RepoName.of("local/grafana/grafana"), null));
+        assertInstanceOf(RepoTarget.Proxied.class, ruled.resolve(RepoName.of("gcr.io/grafana/grafana"), null));
+        assertEquals(0, ruled.denials("docker.io"));
+        OciException outside = assertThrows(OciException.class,
+                () -> ruled.resolve(RepoName.of("grafana/grafana"), null));
+        assertEquals(OciError.DENIED, outside.error());
+        assertTrue(outside.detail().endsWith("it matches no allow rule (allow: library/*, bitnami/**)"),
+                outside.detail());
+        OciException both = assertThrows(OciException.class,
+                () -> ruled.resolve(RepoName.of("bitnami/private-db"), null));
+        assertTrue(both.detail().endsWith("it matches deny rule 'bitnami/private-*'"), "deny wins: " + both.detail());
+        assertEquals(2, ruled.denials("docker.io"));
+    }
 }
