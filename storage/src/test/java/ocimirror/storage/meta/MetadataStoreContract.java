@@ -11,9 +11,12 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.OciError;
@@ -22,6 +25,7 @@ import ocimirror.storage.oci.RepoName;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * What every {@link MetadataStore} does, run once per backend by a subclass (RocksDB:
@@ -64,7 +68,9 @@ public abstract class MetadataStoreContract {
 
     @AfterEach
     void closeStore() {
-        store.close();
+        if (store != null) { // null if the backend was unavailable and the test skipped
+            store.close();
+        }
     }
 
     @Test
@@ -283,7 +289,9 @@ public abstract class MetadataStoreContract {
         store.clearUploads(); // nothing left: still fine
     }
 
+    /** A nested call that waited for the lock its own thread holds would never end: fail instead. */
     @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void repoLockRunsTheBodyOnceAndIsReentrant() {
         String result = store.inRepoLock(REPO, () -> store.inRepoLock(REPO, () -> {
             store.linkBlob(REPO, D1);
@@ -296,6 +304,7 @@ public abstract class MetadataStoreContract {
     }
 
     @Test
+    @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aThrowingBodyReleasesTheRepoLock() {
         IllegalStateException thrown = new IllegalStateException("refused");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> store.inRepoLock(REPO, () -> {
@@ -310,6 +319,80 @@ public abstract class MetadataStoreContract {
             return true;
         }));
         assertTrue(store.isBlobLinked(REPO, D2));
+    }
+
+    // --- a write is seen by the next read (whatever caches a backend keeps) ---
+
+    @Test
+    void aRememberedAbsenceEndsWithTheWrite() {
+        assertEquals(Optional.empty(), store.getTag(REPO, "latest"));
+        assertEquals(Optional.empty(), store.getManifest(REPO, D1));
+        store.putManifest(REPO, manifest(D1));
+        store.putTag(REPO, "latest", tag(D1, 1));
+        assertEquals(Optional.of(manifest(D1)), store.getManifest(REPO, D1));
+        assertEquals(D1, store.getTag(REPO, "latest").orElseThrow().digest());
+    }
+
+    @Test
+    void movedAndDeletedTagsAreSeenAtOnce() {
+        store.putTag(REPO, "latest", tag(D1, 1));
+        assertEquals(D1, store.getTag(REPO, "latest").orElseThrow().digest());
+        store.putTag(REPO, "latest", tag(D2, 2));
+        assertEquals(D2, store.getTag(REPO, "latest").orElseThrow().digest());
+        assertTrue(store.deleteTag(REPO, "latest"));
+        assertEquals(Optional.empty(), store.getTag(REPO, "latest"));
+    }
+
+    @Test
+    void deletingAManifestForgetsItAndTheTagsOnIt() {
+        store.putManifest(REPO, manifest(D1));
+        store.putTag(REPO, "a", tag(D1, 1));
+        store.putTag(REPO, "b", tag(D1, 1));
+        store.putTag(REPO, "c", tag(D2, 1));
+        List.of("a", "b", "c").forEach(t -> assertTrue(store.getTag(REPO, t).isPresent()));
+        assertTrue(store.getManifest(REPO, D1).isPresent());
+
+        assertTrue(store.deleteManifest(REPO, D1));
+
+        assertEquals(Optional.empty(), store.getManifest(REPO, D1));
+        assertEquals(Optional.empty(), store.getTag(REPO, "a"));
+        assertEquals(Optional.empty(), store.getTag(REPO, "b"));
+        assertEquals(D2, store.getTag(REPO, "c").orElseThrow().digest());
+    }
+
+    @Test
+    void aLinkAndItsRemovalAreSeenAtOnce() {
+        assertFalse(store.isBlobLinked(REPO, D1));
+        store.linkBlob(REPO, D1);
+        assertTrue(store.isBlobLinked(REPO, D1));
+        assertFalse(store.isBlobLinked(RepoName.of("library/redis"), D1));
+        assertTrue(store.unlinkBlob(REPO, D1));
+        assertFalse(store.isBlobLinked(REPO, D1));
+    }
+
+    /** Readers racing a writer: once the writer stops, every reader sees its last write. */
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void readersRacingWritesEndOnTheLastWrite() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        List<CompletableFuture<Void>> readers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            readers.add(CompletableFuture.runAsync(() -> {
+                while (!stop.get()) {
+                    store.getTag(REPO, "moving");
+                }
+            }));
+        }
+        int last = 2_000;
+        try {
+            for (int i = 1; i <= last; i++) {
+                store.putTag(REPO, "moving", tag(i % 2 == 0 ? D1 : D2, i));
+            }
+        } finally {
+            stop.set(true);
+        }
+        CompletableFuture.allOf(readers.toArray(CompletableFuture[]::new)).get();
+        assertEquals(last, store.getTag(REPO, "moving").orElseThrow().checkedAt());
     }
 
     @Test
@@ -343,6 +426,14 @@ public abstract class MetadataStoreContract {
 
     protected static TagRecord tag(Digest d) {
         return new TagRecord(d, MediaTypes.OCI_MANIFEST, 100, 1_000, 2_000);
+    }
+
+    private static TagRecord tag(Digest d, long checkedAt) {
+        return new TagRecord(d, MediaTypes.OCI_MANIFEST, 10, checkedAt, checkedAt);
+    }
+
+    private static ManifestRecord manifest(Digest d) {
+        return new ManifestRecord(d, MediaTypes.OCI_MANIFEST, 10, null, null, null);
     }
 
     protected static ManifestRecord referrer(Digest digest, Digest subject) {

@@ -150,11 +150,16 @@ public final class PostgresCluster implements AutoCloseable {
         return port;
     }
 
-    /** A new empty database owned by the test role: one per test keeps tests apart. */
+    /**
+     * A new empty database owned by the test role: one per test keeps tests apart. Its collation
+     * is ICU's English, as an operator's database often has a natural-language one: code that
+     * needs byte order must ask for it ({@code COLLATE "C"}), and fails here if it does not.
+     */
     public synchronized PgDatabase createDatabase() throws SQLException {
         String name = "t" + (++databases);
         try (Statement s = admin.createStatement()) {
-            s.execute("CREATE DATABASE " + name + " OWNER " + ROLE);
+            s.execute("CREATE DATABASE " + name + " OWNER " + ROLE
+                    + " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'");
         }
         return new PgDatabase("jdbc:postgresql://127.0.0.1:" + port + "/" + name, ROLE, passwordFile, name);
     }
