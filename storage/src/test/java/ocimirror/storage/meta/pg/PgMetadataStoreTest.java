@@ -22,8 +22,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import ocimirror.storage.meta.MetadataException;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.MetadataStoreContract;
+import ocimirror.storage.meta.UploadRecord;
 import ocimirror.storage.testing.PgDatabase;
 import ocimirror.storage.testing.PostgresExtension;
 import org.junit.jupiter.api.BeforeEach;
@@ -102,6 +104,24 @@ class PgMetadataStoreTest extends MetadataStoreContract {
             holder.get(10, TimeUnit.SECONDS);
             assertTrue(waiter.get(10, TimeUnit.SECONDS), "the waiter sees what the holder committed");
         }
+    }
+
+    /**
+     * PostgreSQL aborts a transaction at its first failed statement: a body that catches the error
+     * and returns must not see its earlier writes vanish silently at commit.
+     */
+    @Test
+    void aFailedCallInsideTheRepoLockFailsTheWholeBody() {
+        MetadataException e = assertThrows(MetadataException.class, () -> store.inRepoLock(REPO, () -> {
+            store.linkBlob(REPO, D1);
+            // a NUL is no valid PostgreSQL text: this statement fails
+            assertThrows(MetadataException.class, () -> store.putUpload(new UploadRecord("bad\0id", REPO, 1)));
+            return "returned normally";
+        }));
+        assertTrue(e.getMessage().contains("rolled back"), e.getMessage());
+        assertFalse(store.isBlobLinked(REPO, D1));
+        store.linkBlob(REPO, D2); // the store goes on
+        assertTrue(store.isBlobLinked(REPO, D2));
     }
 
     @Test
