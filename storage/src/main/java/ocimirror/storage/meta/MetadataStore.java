@@ -70,9 +70,13 @@ public interface MetadataStore extends AutoCloseable {
     void touchBlob(Digest digest, long lastAccess);
 
     /**
-     * Runs {@code body} holding {@code repo}'s lock. Garbage collection sweeps a repository's links
-     * under it, so a manifest push that checks its blobs and records the manifest under it cannot
-     * interleave with the sweep.
+     * Runs {@code body} holding {@code repo}'s lock (reentrant; with a shared store, every replica
+     * respects it). Garbage collection sweeps a repository's links under it, so a manifest push
+     * that checks its blobs and records the manifest under it cannot interleave with the sweep.
+     *
+     * <p>The body's own calls see its writes. Whether others see them before it returns differs:
+     * RocksDB makes each write durable as it is made; PostgreSQL runs the body in one transaction,
+     * committed when it returns and rolled back if it throws. A body must rely on neither.
      */
     <T> T inRepoLock(RepoName repo, java.util.function.Supplier<T> body);
 

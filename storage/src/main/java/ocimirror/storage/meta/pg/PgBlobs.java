@@ -1,0 +1,132 @@
+package ocimirror.storage.meta.pg;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Optional;
+import ocimirror.storage.meta.BlobRecord;
+import ocimirror.storage.meta.UploadRecord;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.RepoName;
+
+/** Repository links, blob records and upload sessions: each operation is one statement. */
+final class PgBlobs {
+    private PgBlobs() {
+    }
+
+    /** Links, or renews the link's time (garbage collection's grace period counts from it). */
+    static void link(Connection c, RepoName repo, Digest digest, long now) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(PgManifests.WITH_REPO + "INSERT INTO links (repo, digest,"
+                + " linked_at) VALUES (?, ?, ?) ON CONFLICT (repo, digest) DO UPDATE SET linked_at = excluded.linked_at")) {
+            s.setString(1, repo.value());
+            s.setLong(2, now);
+            s.setString(3, repo.value());
+            s.setString(4, digest.toString());
+            s.setLong(5, now);
+            s.executeUpdate();
+        }
+    }
+
+    static boolean isLinked(Connection c, RepoName repo, Digest digest) throws SQLException {
+        return exists(c, "SELECT 1 FROM links WHERE repo = ? AND digest = ?", repo.value(), digest.toString());
+    }
+
+    static boolean isLinkedAnywhere(Connection c, Digest digest) throws SQLException {
+        return exists(c, "SELECT 1 FROM links WHERE digest = ? LIMIT 1", digest.toString());
+    }
+
+    static boolean unlink(Connection c, RepoName repo, Digest digest) throws SQLException {
+        return update(c, "DELETE FROM links WHERE repo = ? AND digest = ?", repo.value(), digest.toString()) > 0;
+    }
+
+    static void putBlob(Connection c, BlobRecord r) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO blobs (digest, size, media_type, created_at,"
+                + " last_access) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET size = excluded.size,"
+                + " media_type = excluded.media_type, created_at = excluded.created_at,"
+                + " last_access = excluded.last_access")) {
+            s.setString(1, r.digest().toString());
+            s.setLong(2, r.size());
+            s.setString(3, r.mediaType());
+            s.setLong(4, r.createdAt());
+            s.setLong(5, r.lastAccess());
+            s.executeUpdate();
+        }
+    }
+
+    static Optional<BlobRecord> getBlob(Connection c, Digest digest) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT size, media_type, created_at, last_access FROM blobs"
+                + " WHERE digest = ?")) {
+            s.setString(1, digest.toString());
+            try (ResultSet rs = s.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new BlobRecord(digest, rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4)));
+            }
+        }
+    }
+
+    static void deleteBlob(Connection c, Digest digest) throws SQLException {
+        update(c, "DELETE FROM blobs WHERE digest = ?", digest.toString());
+    }
+
+    /** Only forward: the row lock and the re-checked condition make racing touches keep the latest. */
+    static void touch(Connection c, Digest digest, long lastAccess) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("UPDATE blobs SET last_access = ? WHERE digest = ?"
+                + " AND last_access < ?")) {
+            s.setLong(1, lastAccess);
+            s.setString(2, digest.toString());
+            s.setLong(3, lastAccess);
+            s.executeUpdate();
+        }
+    }
+
+    static void putUpload(Connection c, UploadRecord u) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO uploads (id, repo, started_at) VALUES (?, ?, ?)"
+                + " ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, started_at = excluded.started_at")) {
+            s.setString(1, u.id());
+            s.setString(2, u.repo().value());
+            s.setLong(3, u.startedAt());
+            s.executeUpdate();
+        }
+    }
+
+    static Optional<UploadRecord> getUpload(Connection c, String id) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT repo, started_at FROM uploads WHERE id = ?")) {
+            s.setString(1, id);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.of(new UploadRecord(id, RepoName.of(rs.getString(1)), rs.getLong(2)))
+                        : Optional.empty();
+            }
+        }
+    }
+
+    static void deleteUpload(Connection c, String id) throws SQLException {
+        update(c, "DELETE FROM uploads WHERE id = ?", id);
+    }
+
+    static void clearUploads(Connection c) throws SQLException {
+        update(c, "DELETE FROM uploads");
+    }
+
+    private static boolean exists(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement s = prepare(c, sql, args); ResultSet rs = s.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    private static int update(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement s = prepare(c, sql, args)) {
+            return s.executeUpdate();
+        }
+    }
+
+    private static PreparedStatement prepare(Connection c, String sql, String... args) throws SQLException {
+        PreparedStatement s = c.prepareStatement(sql);
+        for (int i = 0; i < args.length; i++) {
+            s.setString(i + 1, args[i]);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,307 @@
+package ocimirror.storage.meta.pg;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.util.Objects.requireNonNull;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import ocimirror.storage.meta.BlobRecord;
+import ocimirror.storage.meta.ManifestRecord;
+import ocimirror.storage.meta.MetadataStore;
+import ocimirror.storage.meta.Page;
+import ocimirror.storage.meta.TagRecord;
+import ocimirror.storage.meta.UploadRecord;
+import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.OciError;
+import ocimirror.storage.oci.Reference;
+import ocimirror.storage.oci.RepoName;
+
+/**
+ * {@link MetadataStore} in PostgreSQL, shared by every replica that opens the same database: a
+ * write is committed before the call returns and every replica's next read sees it (no cache
+ * here; a caching decorator belongs in front, as {@code HotRecords} sits inside the RocksDB store).
+ * Tables: see {@link PgSchema}, created or migrated at {@link #open}.
+ *
+ * <p>How each invariant {@link ocimirror.storage.meta.RocksMetadataStore} keeps with a batch or a
+ * lock is kept here, across replicas:
+ * <ul>
+ *   <li>a first write to a repository adds it to the catalog in the same {@code WriteBatch}
+ *       ({@code addRepoIfNew}) → the write is one statement that inserts the {@code repositories}
+ *       row {@code ON CONFLICT DO NOTHING} in a data-modifying {@code WITH}: one atomic statement;</li>
+ *   <li>{@code putManifest}'s batch of manifest, referrer entry and refs → one row: the referrer
+ *       entry is the row's {@code subject} column (indexed), the refs a query of links and
+ *       manifests by digest, so there is nothing to keep in step;</li>
+ *   <li>{@code deleteManifest} deletes the manifest and the repository's tags on it under
+ *       {@code tagLock}, which {@code putTag} takes → one statement deleting both; a
+ *       {@code putTag} racing it either commits first (its row is then locked and deleted) or
+ *       lands after (as it would after the lock): the outcome is always that of one order;</li>
+ *   <li>{@code linkBlob}/{@code unlinkBlob} under {@code linkLock} (with the conditional unlink
+ *       of garbage collection) → upsert/delete of the {@code links} row: its row lock orders
+ *       them, and a conditional delete re-checks {@code linked_at} on the row it waited for;</li>
+ *   <li>{@code touchBlob}'s read-compare-write under {@code blobLock} → one
+ *       {@code UPDATE ... WHERE last_access < ?}, re-checked after any concurrent update;</li>
+ *   <li>{@code inRepoLock}'s per-repository {@code ReentrantLock} (one JVM) → a transaction-scoped
+ *       advisory lock {@code (REPO_LOCK, repo.hashCode())} that every replica waits for, held by a
+ *       transaction in which the body's own calls run (see {@link PgDb}). So the body's writes
+ *       commit together when it returns, and none does if it throws (RocksDB keeps each write as
+ *       it is made; the contract suite records the difference). A replica that dies mid-body
+ *       drops the lock with its connection. {@code String.hashCode} is specified, so every
+ *       replica computes the same key; a collision only serialises two repositories.</li>
+ * </ul>
+ *
+ * <p>Threading: as the interface says, callers are on the storage executor: every call may block
+ * on the network and on a pool connection (at most {@link PgSettings#maxConnections}). Thread-safe.
+ * Errors are {@link ocimirror.storage.meta.MetadataException}s; calls after {@link #close} throw
+ * {@link IllegalStateException}.
+ */
+public final class PgMetadataStore implements MetadataStore {
+    private final PgDb db;
+    private final Clock clock;
+    private final String description;
+
+    private PgMetadataStore(PgDb db, Clock clock, String description) {
+        this.db = db;
+        this.clock = clock;
+        this.description = description;
+    }
+
+    /**
+     * Connects (the password read from {@link PgSettings#passwordFile}), creates or migrates the
+     * schema, and returns the store. Safe to call from several replicas at once.
+     */
+    public static PgMetadataStore open(PgSettings settings, Clock clock) throws IOException {
+        requireNonNull(settings, "settings");
+        requireNonNull(clock, "clock");
+        String password = Files.readString(settings.passwordFile(), UTF_8).strip();
+        String where = PgSettings.redacted(settings.url());
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("ocimirror-metadata");
+        config.setJdbcUrl(settings.url());
+        config.setUsername(settings.user());
+        config.setPassword(password);
+        config.setMaximumPoolSize(settings.maxConnections());
+        config.setMinimumIdle(1);
+        config.setConnectionTimeout(10_000);
+        config.setAutoCommit(true);
+        config.addDataSourceProperty("ApplicationName", "ocimirror");
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            throw new IOException("connecting to the metadata database " + where + ": " + e.getMessage(), e);
+        }
+        PgDb db = new PgDb(pool);
+        try {
+            db.transaction(PgSchema::migrate);
+        } catch (RuntimeException e) {
+            db.close();
+            throw new IOException("preparing the metadata schema in " + where + ": " + e.getMessage(), e);
+        }
+        return new PgMetadataStore(db, clock, where);
+    }
+
+    /** The schema version this code writes (the migrations it knows). */
+    public static int schemaVersion() {
+        return PgSchema.latest();
+    }
+
+    // --- links ---
+
+    @Override
+    public void linkBlob(RepoName repo, Digest digest) {
+        db.call(c -> {
+            PgBlobs.link(c, repo, digest, clock.millis());
+            return null;
+        });
+    }
+
+    @Override
+    public boolean isBlobLinked(RepoName repo, Digest digest) {
+        return db.call(c -> PgBlobs.isLinked(c, repo, digest));
+    }
+
+    @Override
+    public boolean unlinkBlob(RepoName repo, Digest digest) {
+        return db.call(c -> PgBlobs.unlink(c, repo, digest));
+    }
+
+    @Override
+    public boolean isBlobLinkedAnywhere(Digest digest) {
+        return db.call(c -> PgBlobs.isLinkedAnywhere(c, digest));
+    }
+
+    // --- manifests ---
+
+    @Override
+    public void putManifest(RepoName repo, ManifestRecord manifest) {
+        requireNonNull(manifest, "manifest");
+        db.call(c -> {
+            PgManifests.putManifest(c, repo, manifest, clock.millis());
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<ManifestRecord> getManifest(RepoName repo, Digest digest) {
+        return db.call(c -> PgManifests.getManifest(c, repo, digest));
+    }
+
+    @Override
+    public boolean deleteManifest(RepoName repo, Digest digest) {
+        return db.call(c -> PgManifests.deleteManifest(c, repo, digest));
+    }
+
+    @Override
+    public List<ManifestRecord> referrers(RepoName repo, Digest subject) {
+        return db.call(c -> PgManifests.referrers(c, repo, subject));
+    }
+
+    // --- tags ---
+
+    @Override
+    public void putTag(RepoName repo, String tag, TagRecord record) {
+        if (!Reference.Tag.isValid(tag)) {
+            throw OciError.TAG_INVALID.exception("invalid tag: " + tag);
+        }
+        requireNonNull(record, "record");
+        db.call(c -> {
+            PgManifests.putTag(c, repo, tag, record, clock.millis());
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<TagRecord> getTag(RepoName repo, String tag) {
+        return db.call(c -> Reference.Tag.isValid(tag) ? PgManifests.getTag(c, repo, tag) : Optional.empty());
+    }
+
+    @Override
+    public boolean deleteTag(RepoName repo, String tag) {
+        return db.call(c -> Reference.Tag.isValid(tag) && PgManifests.deleteTag(c, repo, tag));
+    }
+
+    @Override
+    public Page<String> listTags(RepoName repo, String last, int n) {
+        return db.call(c -> PgManifests.listTags(c, repo, last, n));
+    }
+
+    // --- repositories ---
+
+    @Override
+    public boolean repositoryExists(RepoName repo) {
+        return db.call(c -> PgManifests.repositoryExists(c, repo));
+    }
+
+    @Override
+    public Page<String> listRepositories(String last, int n) {
+        return db.call(c -> PgManifests.listRepositories(c, last, n));
+    }
+
+    // --- blob records ---
+
+    @Override
+    public void putBlob(BlobRecord record) {
+        requireNonNull(record, "record");
+        db.call(c -> {
+            PgBlobs.putBlob(c, record);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<BlobRecord> getBlob(Digest digest) {
+        return db.call(c -> PgBlobs.getBlob(c, digest));
+    }
+
+    @Override
+    public void deleteBlob(Digest digest) {
+        db.call(c -> {
+            PgBlobs.deleteBlob(c, digest);
+            return null;
+        });
+    }
+
+    @Override
+    public void touchBlob(Digest digest, long lastAccess) {
+        db.call(c -> {
+            PgBlobs.touch(c, digest, lastAccess);
+            return null;
+        });
+    }
+
+    @Override
+    public <T> T inRepoLock(RepoName repo, Supplier<T> body) {
+        requireNonNull(body, "body");
+        return db.withLock(PgDb.REPO_LOCK, repo.value().hashCode(), body);
+    }
+
+    // --- upload sessions ---
+
+    @Override
+    public void putUpload(UploadRecord upload) {
+        requireNonNull(upload, "upload");
+        db.call(c -> {
+            PgBlobs.putUpload(c, upload);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<UploadRecord> getUpload(String id) {
+        requireNonNull(id, "id");
+        return db.call(c -> PgBlobs.getUpload(c, id));
+    }
+
+    @Override
+    public void deleteUpload(String id) {
+        requireNonNull(id, "id");
+        db.call(c -> {
+            PgBlobs.deleteUpload(c, id);
+            return null;
+        });
+    }
+
+    /**
+     * Forgets every upload session in the database. With several replicas this also drops the
+     * sessions of the others; wiring must not call it at a replica's start-up as the single node
+     * does (the sessions need an owner first).
+     */
+    @Override
+    public void clearUploads() {
+        db.call(c -> {
+            PgBlobs.clearUploads(c);
+            return null;
+        });
+    }
+
+    /** The schema version recorded in the database (for tests and diagnostics). */
+    int storedSchemaVersion() {
+        return db.call(PgMetadataStore::readVersion);
+    }
+
+    private static int readVersion(Connection c) throws SQLException {
+        try (var s = c.createStatement(); var rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Closes the pool. Idempotent. */
+    @Override
+    public void close() {
+        db.close();
+    }
+
+    @Override
+    public String toString() {
+        return "PgMetadataStore[" + description + "]";
+    }
+}
