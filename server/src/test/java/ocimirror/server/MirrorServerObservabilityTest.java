@@ -71,11 +71,17 @@ class MirrorServerObservabilityTest {
     GatedRelay relay;
     TinyImage image;
     MirrorServer mirror;
+    String fieldsInMdc;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
         Programs.require("skopeo");
+        // The access fields in the MDC, as with log.format: json, whatever set-up of logging an
+        // earlier test class left in this JVM (the test configurator's text format turns them off).
+        LoggerContext logging = (LoggerContext) LoggerFactory.getILoggerFactory();
+        fieldsInMdc = logging.getProperty(LogSetup.FIELDS_IN_MDC);
+        logging.putProperty(LogSetup.FIELDS_IN_MDC, "true");
         tmp = dir;
         image = TinyImage.write(dir.resolve("layout"), "1", 300_000, 42);
         upstream = DockerRegistry.start(dir.resolve("upstream"));
@@ -94,6 +100,7 @@ class MirrorServerObservabilityTest {
 
     @AfterAll
     void stop() {
+        ((LoggerContext) LoggerFactory.getILoggerFactory()).putProperty(LogSetup.FIELDS_IN_MDC, fieldsInMdc);
         if (relay != null) {
             relay.close();
         }

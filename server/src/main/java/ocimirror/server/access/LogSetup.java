@@ -30,7 +30,7 @@ public final class LogSetup {
      * text pattern, which shows no MDC, so {@link AccessLog} need not fill it; absent (a custom
      * configuration file, which may show it) or {@code true} (JSON) otherwise.
      */
-    static final String FIELDS_IN_MDC = "ocimirror.accessFieldsInMdc";
+    public static final String FIELDS_IN_MDC = "ocimirror.accessFieldsInMdc";
 
     private LogSetup() {
     }
