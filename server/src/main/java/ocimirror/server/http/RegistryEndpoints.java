@@ -10,6 +10,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
@@ -20,6 +22,7 @@ import ocimirror.server.pullthrough.AcceptedTypes;
 import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.BlobSource;
 import ocimirror.server.pullthrough.PullThroughService;
+import ocimirror.server.pullthrough.TagPage;
 import ocimirror.server.registry.BlobUploads;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.registry.UploadSession;
@@ -43,8 +46,8 @@ import ocimirror.storage.oci.RepoName;
  *
  * <p>Every repository-bearing route is first resolved by the {@link UpstreamRouter}. Hosted
  * repositories get the full registry. Proxied ones ({@link ProxiedEndpoints}) are read-only:
- * manifest and blob reads go through the {@link PullThroughService}; tags/list and referrers
- * answer from what the mirror has cached; anything that writes is refused.
+ * manifest and blob reads, tags/list and referrers go through the {@link PullThroughService}
+ * (the listings are the upstream's); anything that writes is refused.
  */
 final class RegistryEndpoints {
     private static final String JSON = "application/json";
@@ -210,10 +213,16 @@ final class RegistryEndpoints {
         } else if (route instanceof OciRoute.Blob r && read) {
             proxiedBlob(ex, p, r, true);
         } else if (route instanceof OciRoute.Tags t && m.equals(HttpMethod.GET)) {
-            // The tags the mirror has cached for it (forwarding the listing is left for later).
-            h.async(ex, () -> service.tags(p.repo(), t.n(), t.last()), list -> tags(t, list));
+            h.await(ex, pullThrough.tags(p, t.n(), t.last(), ex.record::cache),
+                    page -> h.respond(ex, proxiedTags(t, p, page)));
         } else if (route instanceof OciRoute.Referrers r && m.equals(HttpMethod.GET)) {
-            hosted(ex, new OciRoute.Referrers(p.repo(), r.digest(), r.artifactType()));
+            h.await(ex, pullThrough.referrers(p, r.digest(), r.artifactType(), ex.record::cache), page -> {
+                FullHttpResponse response = Responses.full(HttpResponseStatus.OK, page.index(), MediaTypes.OCI_INDEX);
+                if (page.filtered()) {
+                    response.headers().set(Responses.OCI_FILTERS_APPLIED, "artifactType");
+                }
+                h.respond(ex, response);
+            });
         } else {
             throw OciError.UNSUPPORTED.exception("repository " + p.upstreamRepo() + " is proxied from upstream '"
                     + p.upstream().name() + "' (" + p.upstream().url() + ") and read-only here;"
@@ -540,6 +549,24 @@ final class RegistryEndpoints {
         FullHttpResponse r = Responses.full(HttpResponseStatus.OK, bytes(root), JSON);
         if (list.more() && !list.tags().isEmpty()) {
             r.headers().set("Link", next("/v2/" + t.repo() + "/tags/list", t.n(), list.tags()));
+        }
+        return r;
+    }
+
+    /**
+     * A proxied repository's tags under the name the client used, and the next page's link to the
+     * mirror's own path (with the client's {@code ns}, so that it reaches the same upstream).
+     */
+    private HttpResponse proxiedTags(OciRoute.Tags t, RepoTarget.Proxied p, TagPage page) {
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("name", t.repo().toString());
+        page.tags().forEach(root.putArray("tags")::add);
+        FullHttpResponse r = Responses.full(HttpResponseStatus.OK, bytes(root), JSON);
+        if (page.more()) {
+            int n = page.nextN() == OciRoute.ALL ? OciRouteParser.MAX_PAGE : page.nextN();
+            String ns = p.namespace() == null ? "" : "&ns=" + URLEncoder.encode(p.namespace(), StandardCharsets.UTF_8);
+            r.headers().set("Link", "</v2/" + t.repo() + "/tags/list?n=" + n + "&last=" + page.nextLast() + ns
+                    + ">; rel=\"next\"");
         }
         return r;
     }

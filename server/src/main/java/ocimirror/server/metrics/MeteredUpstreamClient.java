@@ -9,6 +9,7 @@ import java.util.function.BiConsumer;
 import ocimirror.server.upstream.BlobSink;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamHead;
+import ocimirror.server.upstream.UpstreamListing;
 import ocimirror.server.upstream.UpstreamManifest;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.Reference;
@@ -45,6 +46,26 @@ final class MeteredUpstreamClient implements UpstreamClient {
         long t0 = System.nanoTime();
         return recorded(delegate.headManifest(repo, reference, accept),
                 (h, e) -> meters.request(name(), "manifest_head", e, System.nanoTime() - t0));
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> listTags(RepoName repo, int n, String last) {
+        return listing("tags_list", delegate.listTags(repo, n, last));
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> referrers(RepoName repo, Digest subject, String artifactType) {
+        return listing("referrers", delegate.referrers(repo, subject, artifactType));
+    }
+
+    private CompletableFuture<UpstreamListing> listing(String op, CompletableFuture<UpstreamListing> f) {
+        long t0 = System.nanoTime();
+        return recorded(f, (l, e) -> {
+            meters.request(name(), op, e, System.nanoTime() - t0);
+            if (l != null) {
+                meters.received(name(), l.body().length);
+            }
+        });
     }
 
     @Override

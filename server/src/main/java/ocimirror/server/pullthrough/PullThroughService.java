@@ -73,6 +73,10 @@ import org.slf4j.LoggerFactory;
  * declares none, the request waits for the commit instead). A client {@code HEAD} of an uncached
  * blob starts the download too: a GET follows it in practice.
  *
+ * <h2>Listings</h2>
+ * {@code tags/list} and referrers are the upstream's, cached in memory for its {@code tagTtl} and
+ * served stale while it is out ({@link UpstreamListings}).
+ *
  * <p>Thread-safe, non-blocking: futures complete on upstream or storage threads. Lookups on the
  * calling thread are point reads (cheap enough for an event loop); all writes go to the storage
  * executor.
@@ -93,6 +97,7 @@ public final class PullThroughService implements AutoCloseable {
     private final InflightFetches fetches;
     private final ManifestPuller manifests;
     private final Prefetcher prefetcher;
+    private final UpstreamListings listings;
     private final Cache<String, Boolean> blobNotFound;
     private final AccessRecorder access;
     private final AcceptedTypes.ParseCache acceptHeaders = new AcceptedTypes.ParseCache();
@@ -142,6 +147,9 @@ public final class PullThroughService implements AutoCloseable {
         this.prefetcher = new Prefetcher(settings.prefetchParallelism(), PREFETCH_QUEUE, storage, this::prefetchOne);
         this.manifests = new ManifestPuller(blobs, metadata, storage, clock, settings.negativeCacheTtl(), counters,
                 this::client, this::fetched);
+        // The referrers tag is a manifest like any other: cached, revalidated and served stale alike.
+        this.listings = new UpstreamListings(blobs, metadata, storage, clock, counters, this::client,
+                (t, ref) -> manifests.get(t, ref, AcceptedTypes.all(), r -> { }));
         this.blobNotFound = Caffeine.newBuilder().maximumSize(NEGATIVE_ENTRIES)
                 .ticker(() -> {
                     Instant now = clock.instant();
@@ -227,6 +235,34 @@ public final class PullThroughService implements AutoCloseable {
                         return CompletableFuture.failedFuture(UpstreamFailures.toOci(e, target.upstream().name(),
                                 OciError.BLOB_UNKNOWN, describe(target, digest)));
                     });
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * A page of the proxied repository's tags as the upstream lists them ({@code n} and
+     * {@code last} as in {@link ocimirror.server.route.OciRoute.Tags}), cached for the upstream's
+     * {@code tagTtl}. Fails like {@link #manifest}, with NAME_UNKNOWN for a 404.
+     */
+    public CompletableFuture<TagPage> tags(RepoTarget.Proxied target, int n, String last,
+                                           Consumer<CacheResult> outcome) {
+        try {
+            return listings.tags(requireNonNull(target, "target"), n, last, requireNonNull(outcome, "outcome"));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * The referrers of {@code subject} in the proxied repository as the upstream lists them (or
+     * its referrers tag, for an upstream without the referrers API), cached for its {@code tagTtl}.
+     */
+    public CompletableFuture<ReferrersPage> referrers(RepoTarget.Proxied target, Digest subject, String artifactType,
+                                                      Consumer<CacheResult> outcome) {
+        try {
+            return listings.referrers(requireNonNull(target, "target"), requireNonNull(subject, "subject"),
+                    artifactType, requireNonNull(outcome, "outcome"));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

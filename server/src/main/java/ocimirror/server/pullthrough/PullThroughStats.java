@@ -3,7 +3,7 @@ package ocimirror.server.pullthrough;
 /**
  * Counters of a {@link PullThroughService} since it started (a snapshot; metrics export comes later).
  *
- * @param staleServed          manifests served from the cache because the upstream was out
+ * @param staleServed          manifests and listings served from the cache because the upstream was out
  *                             (unreachable, 5xx, 429, timeout) when they needed revalidating
  * @param manifestGets         manifest GETs sent upstream
  * @param manifestHeads        manifest HEADs sent upstream to revalidate a cached tag

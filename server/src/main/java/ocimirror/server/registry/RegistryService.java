@@ -2,10 +2,6 @@ package ocimirror.server.registry;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
@@ -25,7 +21,6 @@ import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.Page;
 import ocimirror.storage.meta.TagRecord;
 import ocimirror.storage.oci.Digest;
-import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
@@ -46,7 +41,6 @@ public final class RegistryService {
     private final Settings settings;
     private final BlobUploads uploads;
     private final ManifestParser parser = new ManifestParser();
-    private final JsonMapper json = new JsonMapper();
     private final RecentChecks checks;
 
     /**
@@ -239,31 +233,9 @@ public final class RegistryService {
      * if not null. An unknown subject has no referrers: an empty index, not an error.
      */
     public byte[] referrers(RepoName repo, Digest subject, String artifactType) {
-        ObjectNode index = json.createObjectNode();
-        index.put("schemaVersion", 2);
-        index.put("mediaType", MediaTypes.OCI_INDEX);
-        ArrayNode manifests = index.putArray("manifests");
-        for (ManifestRecord r : metadata.referrers(repo, subject)) {
-            if (artifactType != null && !artifactType.equals(r.artifactType())) {
-                continue;
-            }
-            ObjectNode d = manifests.addObject();
-            d.put("mediaType", r.mediaType());
-            d.put("digest", r.digest().toString());
-            d.put("size", r.size());
-            if (r.artifactType() != null) {
-                d.put("artifactType", r.artifactType());
-            }
-            if (!r.annotations().isEmpty()) {
-                ObjectNode a = d.putObject("annotations");
-                r.annotations().forEach(a::put);
-            }
-        }
-        try {
-            return json.writeValueAsBytes(index);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        ReferrersIndex index = new ReferrersIndex(artifactType);
+        metadata.referrers(repo, subject).forEach(index::add);
+        return index.bytes();
     }
 
     private void requireDelete() {

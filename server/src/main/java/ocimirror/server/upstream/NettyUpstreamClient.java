@@ -16,6 +16,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -33,6 +35,7 @@ import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.server.upstream.UpstreamException.Kind;
 import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.OciException;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
@@ -111,6 +114,38 @@ public final class NettyUpstreamClient implements UpstreamClient {
         Call call = new Call(HttpMethod.HEAD, "/v2/" + repo + "/manifests/" + reference, accept, scope(repo), null, 0);
         return map(execute(call), r -> new UpstreamHead(r.status(), digestHeader(r.headers(), call),
                 r.headers().get(HttpHeaderNames.CONTENT_TYPE), parseLength(r.headers())));
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> listTags(RepoName repo, int n, String last) {
+        StringBuilder query = new StringBuilder();
+        if (n >= 0) {
+            query.append("n=").append(n);
+        }
+        if (last != null) {
+            query.append(query.isEmpty() ? "" : "&").append("last=").append(encode(last));
+        }
+        String path = "/v2/" + repo + "/tags/list" + (query.isEmpty() ? "" : "?" + query);
+        return listing(new Call(HttpMethod.GET, path, List.of("application/json"), scope(repo), null,
+                options.maxManifestBytes()));
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> referrers(RepoName repo, Digest subject, String artifactType) {
+        String path = "/v2/" + repo + "/referrers/" + subject
+                + (artifactType == null ? "" : "?artifactType=" + encode(artifactType));
+        return listing(new Call(HttpMethod.GET, path, List.of(MediaTypes.OCI_INDEX), scope(repo), null,
+                options.maxManifestBytes()));
+    }
+
+    private CompletableFuture<UpstreamListing> listing(Call call) {
+        return map(execute(call), r -> new UpstreamListing(r.status(), r.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                r.headers().get("Link"), r.headers().get("OCI-Filters-Applied"),
+                r.body() == null ? new byte[0] : r.body()));
+    }
+
+    private static String encode(String queryValue) {
+        return URLEncoder.encode(queryValue, StandardCharsets.UTF_8);
     }
 
     @Override

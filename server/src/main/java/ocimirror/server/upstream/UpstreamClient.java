@@ -36,6 +36,21 @@ public interface UpstreamClient extends AutoCloseable {
     CompletableFuture<UpstreamHead> headManifest(RepoName repo, Reference reference, List<String> accept);
 
     /**
+     * {@code GET /v2/<repo>/tags/list}, with {@code n} (unless {@code n < 0}) and {@code last}
+     * (unless null) as query parameters. The body is aggregated up to the manifest size limit.
+     * Upstreams differ in how they honour {@code n} and {@code last} (distribution 2.8 ignores
+     * both, and sends the tags unsorted): the caller sorts and pages what it gets.
+     */
+    CompletableFuture<UpstreamListing> listTags(RepoName repo, int n, String last);
+
+    /**
+     * {@code GET /v2/<repo>/referrers/<subject>} (OCI distribution-spec 1.1), with
+     * {@code artifactType} as a query parameter unless null. An upstream without the referrers
+     * API answers 404: the future fails with {@link UpstreamException.Kind#NOT_FOUND}.
+     */
+    CompletableFuture<UpstreamListing> referrers(RepoName repo, Digest subject, String artifactType);
+
+    /**
      * Streams {@code GET /v2/<repo>/blobs/<digest>} into {@code sink}, reading from the network
      * only as fast as the sink's stages complete. See {@link BlobSink} for the call order. The
      * bytes are not verified here: the sink (the blob store's writer) checks the digest.

@@ -13,6 +13,7 @@ import ocimirror.server.upstream.BlobSink;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamException;
 import ocimirror.server.upstream.UpstreamHead;
+import ocimirror.server.upstream.UpstreamListing;
 import ocimirror.server.upstream.UpstreamManifest;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.Reference;
@@ -28,6 +29,9 @@ public final class ScriptedUpstream implements UpstreamClient {
 
     public final AtomicInteger blobFetches = new AtomicInteger();
     public final AtomicInteger manifestGets = new AtomicInteger();
+    public final AtomicInteger listings = new AtomicInteger();
+    private final Map<String, UpstreamListing> listingAnswers = new ConcurrentHashMap<>();
+    private volatile UpstreamException.Kind listingFailure;
     private final String name;
     private final BlockingQueue<Transfer> transfers = new LinkedBlockingQueue<>();
     private final Map<String, UpstreamManifest> manifests = new ConcurrentHashMap<>();
@@ -65,6 +69,42 @@ public final class ScriptedUpstream implements UpstreamClient {
                 ? CompletableFuture.failedFuture(new UpstreamException(failure, "scripted " + failure))
                 : value != null ? CompletableFuture.completedFuture(value)
                 : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404")));
+    }
+
+    /** Answers {@code GET /v2/<repo>/tags/list} (whatever n and last) with {@code json}. */
+    public void tags(String repo, String json, String link) {
+        listingAnswers.put(repo + " tags", new UpstreamListing(200, "application/json", link, null,
+                json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /** Answers the referrers API for {@code subject} with {@code index} (unset: 404, as distribution 2.8). */
+    public void referrers(String repo, Digest subject, String index) {
+        listingAnswers.put(repo + " " + subject, new UpstreamListing(200, "application/vnd.oci.image.index.v1+json",
+                null, null, index.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /** Every tags/list and referrers request fails with {@code kind} from now on (null: answer again). */
+    public void failListings(UpstreamException.Kind kind) {
+        listingFailure = kind;
+    }
+
+    private CompletableFuture<UpstreamListing> listing(String key) {
+        listings.incrementAndGet();
+        UpstreamException.Kind failure = listingFailure;
+        UpstreamListing l = listingAnswers.get(key);
+        return failure != null ? CompletableFuture.failedFuture(new UpstreamException(failure, "scripted " + failure))
+                : l != null ? CompletableFuture.completedFuture(l)
+                : CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.NOT_FOUND, "404"));
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> listTags(RepoName repo, int n, String last) {
+        return listing(repo + " tags");
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> referrers(RepoName repo, Digest subject, String artifactType) {
+        return listing(repo + " " + subject);
     }
 
     /** The next blob download the mirror started, waiting up to 5 s for it. */

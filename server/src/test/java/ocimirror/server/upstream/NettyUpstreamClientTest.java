@@ -350,6 +350,33 @@ class NettyUpstreamClientTest {
     }
 
     @Test
+    void tagsAndReferrersAreAskedWithTheMirrorsCredentialsAndMetered() throws Exception {
+        try (ocimirror.server.metrics.MirrorMetrics metrics = new ocimirror.server.metrics.MirrorMetrics()) {
+            NettyUpstreamClient netty = client(frontUrl, true, Optional.of(ALICE), 2, fastRetries());
+            try (UpstreamClients clients = metrics.meter(UpstreamClients.of(java.util.Map.of("a", netty)))) {
+                UpstreamClient c = clients.get("a").orElseThrow();
+                UpstreamListing tags = ok(c.listTags(SMALL_REPO, 10, "0.9"));
+                assertTrue(new String(tags.body(), java.nio.charset.StandardCharsets.UTF_8).contains("\"1.0\""),
+                        tags::toString);
+                // distribution 2.8 has no referrers API: a 404, which the pull-through answers from the referrers tag.
+                UpstreamException e = failure(c.referrers(SMALL_REPO, small.manifestDigest(), "application/vnd.x+json"));
+                assertEquals(Kind.NOT_FOUND, e.kind());
+
+                ocimirror.testing.PromText after = ocimirror.testing.PromText.parse(metrics.scrape());
+                assertEquals(1, after.value("ocimirror_upstream_requests_total", "upstream", "a", "op", "tags_list",
+                        "outcome", "ok"));
+                assertEquals(1, after.value("ocimirror_upstream_requests_total", "upstream", "a", "op", "referrers",
+                        "outcome", "not_found"));
+            }
+        }
+        List<String> log = nginx.log();
+        assertTrue(log.stream().anyMatch(l -> l.contains(" GET /v2/" + SMALL_REPO + "/tags/list?n=10&last=0.9 200 ")
+                && l.contains("auth=\"Basic ")), String.join("\n", log));
+        assertTrue(log.stream().anyMatch(l -> l.contains(" GET /v2/" + SMALL_REPO + "/referrers/" + small.manifestDigest()
+                + "?artifactType=application%2Fvnd.x%2Bjson 404 ")), String.join("\n", log));
+    }
+
+    @Test
     void serverErrorsAreRetriedWithBackoffThenReported() throws Exception {
         try (NettyUpstreamClient c = client(frontUrl)) {
             UpstreamException e = failure(c.getManifest(RepoName.of("flaky"), Reference.parse("1"), OCI));
