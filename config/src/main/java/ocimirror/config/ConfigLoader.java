@@ -70,6 +70,7 @@ import java.util.stream.Collectors;
  *   users: {ci: push}
  * metrics: {public: true, adminListen: "127.0.0.1:9090", cacheSizeInterval: 5m}   # see ObservabilityConfig
  * log: {format: text}               # text | json
+ *   audit: {output: audit.log, blobs: false, maxSize: 100MiB, keep: 5}   # or output: stdout
  * cache:                            # absent: unbounded; see CacheReader
  *   maxSize: 50GiB
  *   highWatermark: 0.90
@@ -209,7 +210,7 @@ public final class ConfigLoader {
         TlsAuthReader security = new TlsAuthReader(source, reader);
         TlsConfig tls = security.tls(raw.tls());
         AuthConfig auth = security.auth(raw.auth());
-        ObservabilityConfig obs = ObservabilityReader.read(source, reader, raw.metrics(), raw.log());
+        ObservabilityConfig obs = ObservabilityReader.read(source, baseDir, reader, raw.metrics(), raw.log());
         CacheReader cacheReader = new CacheReader(source);
         CacheConfig cache = cacheReader.cache(raw.cache());
         GcConfig gc = cacheReader.gc(raw.gc());

@@ -1,5 +1,6 @@
 package ocimirror.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -69,14 +70,46 @@ public record ObservabilityConfig(Metrics metrics, Log log) {
         }
     }
 
-    /** @param format text or JSON lines */
-    public record Log(LogFormat format) {
+    /**
+     * @param format text or JSON lines
+     * @param audit  the audit log of pulls; null: none (the default)
+     */
+    public record Log(LogFormat format, Audit audit) {
         public Log {
             Objects.requireNonNull(format, "format");
         }
 
+        public Log(LogFormat format) {
+            this(format, null);
+        }
+
         public static Log defaults() {
             return new Log(LogFormat.TEXT);
+        }
+    }
+
+    /**
+     * The audit log of pulls ({@code log.audit}): one JSON line per manifest GET (and per blob GET
+     * with {@code blobs}), to its own file, rotated by size, or to standard output.
+     *
+     * @param file    where the lines go; null: standard output
+     * @param blobs   whether blob GETs are logged too
+     * @param maxSize bytes a file may reach before it is rotated ({@code audit.log} becomes {@code audit.log.1})
+     * @param keep    rotated files kept ({@code .1} to {@code .keep}), 1 to {@link #MAX_KEEP}
+     */
+    public record Audit(Path file, boolean blobs, long maxSize, int keep) {
+        public static final long DEFAULT_MAX_SIZE = 100L << 20;
+        public static final int DEFAULT_KEEP = 5;
+        /** Logback's fixed-window rolling keeps at most 20 files. */
+        public static final int MAX_KEEP = 20;
+
+        public Audit {
+            if (maxSize < 1024) {
+                throw new IllegalArgumentException("log.audit.maxSize: must be at least 1KiB, got " + maxSize);
+            }
+            if (keep < 1 || keep > MAX_KEEP) {
+                throw new IllegalArgumentException("log.audit.keep: must be 1 to " + MAX_KEEP + ", got " + keep);
+            }
         }
     }
 }

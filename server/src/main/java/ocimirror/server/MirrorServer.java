@@ -27,6 +27,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
+import ocimirror.server.access.AuditLog;
 import ocimirror.server.auth.HtpasswdAuthenticator;
 import ocimirror.server.http.OpsEndpoints;
 import ocimirror.server.http.PinEndpoints;
@@ -127,7 +128,7 @@ public final class MirrorServer implements AutoCloseable {
     }
 
     /** The metrics, readiness and the admin listener (null when not configured). */
-    private record Ops(MirrorMetrics metrics, Readiness readiness, Channel admin) {
+    private record Ops(MirrorMetrics metrics, Readiness readiness, Channel admin, AuditLog audit) {
     }
 
     /** The pull-through side: null parts when no upstream is configured. */
@@ -265,6 +266,7 @@ public final class MirrorServer implements AutoCloseable {
         Security security = null;
         MirrorMetrics metrics = new MirrorMetrics();
         Channel admin = null;
+        AuditLog audit = null;
         CacheMaintenance cache = null;
         try {
             metrics.monitor(executor);
@@ -280,8 +282,9 @@ public final class MirrorServer implements AutoCloseable {
             metrics.cacheSizeSource(cache::storedBytes);
             cache.addEvictionListener((digest, size) -> metrics.evicted(size));
             var metricsConfig = config.observability().metrics();
+            audit = AuditLog.open(config.observability().log().audit(), clock);
             Observability obs = new Observability(metrics, new Readiness(storage.metadata(),
-                    storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics());
+                    storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics(), audit);
             ConnectionDrain drain = new ConnectionDrain();
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
@@ -321,10 +324,13 @@ public final class MirrorServer implements AutoCloseable {
                     ? null : new StartupPrefetch(upstreams.pullThrough(), router, config.pullThrough().prefetch(),
                             config.pullThrough().prefetchPlatforms().stream().map(Platform::parse).toList()).start();
             return new MirrorServer(storage, executor, upstreams, security, prefetch, boss, workers, channel,
-                    new Ops(metrics, obs.readiness(), admin), cache, drain, config);
+                    new Ops(metrics, obs.readiness(), admin, audit), cache, drain, config);
         } catch (Exception | Error e) {
             if (admin != null) {
                 admin.close();
+            }
+            if (audit != null) {
+                audit.close();
             }
             if (cache != null) {
                 cache.close();
@@ -442,6 +448,9 @@ public final class MirrorServer implements AutoCloseable {
             }
             storage.close();
             ops.metrics().close();
+            if (ops.audit() != null) {
+                ops.audit().close(); // after the drain: the last requests' lines are written
+            }
             log.info("registry stopped");
         }
     }

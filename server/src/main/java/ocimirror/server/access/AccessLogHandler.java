@@ -40,10 +40,12 @@ import ocimirror.server.route.RouteKind;
  */
 public final class AccessLogHandler extends ChannelDuplexHandler {
     public static final String REQUEST_ID = "X-Request-Id";
+    private static final String DOCKER_CONTENT_DIGEST = "Docker-Content-Digest";
     private static final Pattern VALID_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private final MirrorMetrics metrics;
     private final AccessLog log;
+    private final AuditLog audit;
     private final OciRouteParser parser;
     /** Requests without a finished response, oldest first. */
     private final ArrayDeque<RequestRecord> pending = new ArrayDeque<>();
@@ -53,8 +55,14 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
     private boolean counted;
 
     public AccessLogHandler(MirrorMetrics metrics, AccessLog log, OciRouteParser parser) {
+        this(metrics, log, null, parser);
+    }
+
+    /** @param audit the audit log of pulls, or null (off) */
+    public AccessLogHandler(MirrorMetrics metrics, AccessLog log, AuditLog audit, OciRouteParser parser) {
         this.metrics = requireNonNull(metrics, "metrics");
         this.log = requireNonNull(log, "log");
+        this.audit = audit;
         this.parser = requireNonNull(parser, "parser");
     }
 
@@ -121,6 +129,9 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
                 r.headSent = true;
                 r.status = response.status().code();
                 response.headers().set(REQUEST_ID, r.id);
+                if (audit != null) {
+                    r.digest = response.headers().get(DOCKER_CONTENT_DIGEST);
+                }
                 writing = r;
             }
         }
@@ -177,23 +188,27 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
         }
         long nanos = System.nanoTime() - r.startNanos;
         if (r.route() == null) {
-            r.route(kindOf(r.request)); // answered before the registry handler saw it (authentication)
+            parse(r); // answered before the registry handler saw it (authentication)
         }
         metrics.request(r.route(), r.method, r.status, r.bytes, nanos);
         if (r.cache() != null) {
             metrics.cacheRequest(r.route(), r.cache());
         }
         log.log(r, nanos, aborted);
+        if (audit != null && audit.wants(r)) {
+            audit.log(r, nanos, aborted);
+        }
     }
 
-    private RouteKind kindOf(HttpRequest request) {
-        if (request.decoderResult().isFailure()) {
-            return RouteKind.INVALID;
+    private void parse(RequestRecord r) {
+        if (r.request.decoderResult().isFailure()) {
+            r.route(RouteKind.INVALID);
+            return;
         }
         try {
-            return RouteKind.of(parser.parse(request.uri()));
+            r.parsed(parser.parseRequest(r.request.uri()));
         } catch (RuntimeException e) {
-            return RouteKind.INVALID;
+            r.route(RouteKind.INVALID);
         }
     }
 

@@ -2,6 +2,7 @@ package ocimirror.server.access;
 
 import io.netty.handler.codec.http.HttpRequest;
 import ocimirror.server.pullthrough.CacheResult;
+import ocimirror.server.route.OciRouteParser;
 import ocimirror.server.route.RouteKind;
 
 /**
@@ -20,8 +21,12 @@ public final class RequestRecord {
     private volatile RouteKind route;
     private volatile String upstream;
     private volatile CacheResult cache;
+    private volatile OciRouteParser.ParsedRequest parsed;
+    private volatile String user;
     // Event loop only, from here on.
     int status;
+    /** The response's Docker-Content-Digest, kept only for the audit log. */
+    String digest;
     long bytes;
     boolean headSent;
 
@@ -50,6 +55,25 @@ public final class RequestRecord {
 
     public RouteKind route() {
         return route;
+    }
+
+    /** The parsed request (route record and {@code ns}), which sets the {@link #route} kind too. */
+    public void parsed(OciRouteParser.ParsedRequest request) {
+        this.parsed = request;
+        this.route = RouteKind.of(request.route());
+    }
+
+    public OciRouteParser.ParsedRequest parsed() {
+        return parsed;
+    }
+
+    /** The user client authentication let through. */
+    public void user(String name) {
+        this.user = name;
+    }
+
+    public String user() {
+        return user;
     }
 
     /** The upstream a proxied request went to. */

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Predicate;
+import ocimirror.server.access.AccessLogHandler;
 import ocimirror.server.auth.HtpasswdAuthenticator.Decision;
 import ocimirror.server.http.ErrorResponses;
 import ocimirror.storage.oci.OciError;
@@ -197,7 +198,12 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
 
     private void apply(ChannelHandlerContext ctx, HttpRequest request, Decision d) {
         switch (d.outcome()) {
-            case ALLOW -> ctx.fireChannelRead(request);
+            case ALLOW -> {
+                if (d.user() != null) {
+                    AccessLogHandler.recordOf(ctx, request).user(d.user());
+                }
+                ctx.fireChannelRead(request);
+            }
             case CHALLENGE -> refuse(ctx, request, OciError.UNAUTHORIZED, "authentication required", null);
             case DENIED -> refuse(ctx, request, OciError.DENIED, "user '" + d.user() + "' may pull but not push", null);
             case THROTTLED -> refuse(ctx, request, OciError.TOOMANYREQUESTS,

@@ -14,6 +14,7 @@ import ocimirror.config.ConfigLoader;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.CredentialsException;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.ObservabilityConfig;
 import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.server.cache.PinnedImage;
@@ -79,7 +80,8 @@ final class ConfigCommand implements Runnable {
                 out.println("metrics: public=" + metrics.publicMetrics() + " adminListen="
                         + (metrics.adminListen() == null ? "(none)" : metrics.adminListen())
                         + " cacheSizeInterval=" + format(metrics.cacheSizeInterval())
-                        + "; log: format=" + cfg.observability().log().format().name().toLowerCase(java.util.Locale.ROOT));
+                        + "; log: format=" + cfg.observability().log().format().name().toLowerCase(java.util.Locale.ROOT)
+                        + " audit=" + audit(cfg.observability().log().audit()));
                 out.println("shutdown: gracePeriod=" + format(cfg.shutdown().gracePeriod()));
                 out.println("warmup: enabled=" + cfg.warmup().enabled() + " maxDuration="
                         + format(cfg.warmup().maxDuration()));
@@ -91,6 +93,14 @@ final class ConfigCommand implements Runnable {
                 err.flush();
                 return Main.EXIT_CONFIG;
             }
+        }
+
+        private static String audit(ObservabilityConfig.Audit a) {
+            if (a == null) {
+                return "off";
+            }
+            return (a.file() == null ? "stdout" : a.file() + " maxSize=" + a.maxSize() + " keep=" + a.keep())
+                    + (a.blobs() ? " (manifests and blobs)" : " (manifests)");
         }
 
         /** One line; reads the credentials and CA files so that a bad one fails the check. */

@@ -146,7 +146,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
                 ex.record.route(RouteKind.INVALID);
                 throw e;
             }
-            ex.record.route(RouteKind.of(parsed.route()));
+            ex.record.parsed(parsed);
             endpoints.dispatch(ex, parsed);
         } catch (Throwable t) {
             fail(ex, t);

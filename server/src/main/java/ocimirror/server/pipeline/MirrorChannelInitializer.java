@@ -136,7 +136,7 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
                 TimeUnit.SECONDS.toNanos(limits.idleTimeoutSeconds()), TimeUnit.NANOSECONDS));
         p.addLast("flow", new FlowControlHandler());
         if (ops != null) {
-            p.addLast("access", new AccessLogHandler(ops.metrics(), accessLog, parser));
+            p.addLast("access", new AccessLogHandler(ops.metrics(), accessLog, ops.audit(), parser));
         }
         if (auth != null) {
             boolean publicMetrics = ops != null && ops.publicMetrics();

@@ -90,7 +90,7 @@ class ConfigCheckTest {
         assertEquals("tls: generate CA=data/pki/ca.crt keyAlgorithm=ecdsa-p256 hostNames=(defaults) clientAuth=none",
                 lines[5]);
         assertEquals("auth: none (clients are not authenticated)", lines[6]);
-        assertEquals("metrics: public=true adminListen=(none) cacheSizeInterval=5m; log: format=text", lines[7]);
+        assertEquals("metrics: public=true adminListen=(none) cacheSizeInterval=5m; log: format=text audit=off", lines[7]);
         assertEquals("shutdown: gracePeriod=30s", lines[8]);
         assertEquals("warmup: enabled=true maxDuration=30s", lines[9]);
         assertEquals(file + ": OK", lines[10]);
