@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class LogSetup {
     public static final String ENV = "OCIMIRROR_LOG_FORMAT";
     /** The appender of {@link LogConfigurator} whose encoder is replaced. */
-    static final String APPENDER = "STDERR";
+    public static final String APPENDER = "STDERR";
     /**
      * A property of the Logback context: {@code false} while the output is {@link LogConfigurator}'s
      * text pattern, which shows no MDC, so {@link AccessLog} need not fill it; absent (a custom

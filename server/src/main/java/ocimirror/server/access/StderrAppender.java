@@ -26,6 +26,11 @@ public final class StderrAppender extends OutputStreamAppender<ILoggingEvent> {
     private long flushMillis = FLUSH_MILLIS;
     private ScheduledExecutorService flusher;
     private ScheduledFuture<?> task;
+    private volatile Muted muted;
+
+    /** Lines of a thread group muted but those of one logger. */
+    private record Muted(ThreadGroup group, String allowed) {
+    }
 
     @Override
     public void start() {
@@ -47,8 +52,27 @@ public final class StderrAppender extends OutputStreamAppender<ILoggingEvent> {
         this.flushMillis = millis;
     }
 
+    /**
+     * Lines logged by threads of {@code group} (and its subgroups), but those of the logger
+     * {@code allowed}, are encoded as any other, then dropped: the warm-up's throw-away server
+     * compiles the whole logging path this way without writing a line. Null: none muted.
+     */
+    public void mute(ThreadGroup group, String allowed) {
+        this.muted = group == null ? null : new Muted(group, allowed);
+    }
+
     @Override
     protected void append(ILoggingEvent event) {
+        Muted m = muted;
+        if (m != null && !event.getLoggerName().equals(m.allowed())) {
+            ThreadGroup mine = Thread.currentThread().getThreadGroup();
+            if (mine != null && (mine == m.group() || m.group().parentOf(mine))) {
+                if (isStarted()) {
+                    getEncoder().encode(event);
+                }
+                return;
+            }
+        }
         super.append(event);
         if (!AccessLog.LOGGER.equals(event.getLoggerName())) {
             flush();

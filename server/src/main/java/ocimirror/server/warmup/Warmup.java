@@ -36,13 +36,16 @@ import org.slf4j.LoggerFactory;
  * lines and access lines are dropped ({@link WarmupLogFilter}).
  *
  * <p>It stops when the JIT has nothing left to compile for this load (its compile time grew by
- * less than {@link #SETTLED} of a round's wall time, twice in a row), or at {@code maxDuration}.
+ * less than {@link #SETTLED} of a round's wall time, {@link #QUIET_ROUNDS} rounds in a row, after at
+ * least {@link #MIN_DURATION}), or at {@code maxDuration}.
  */
 public final class Warmup implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Warmup.class);
     /** A round is settled when the JIT spent less than this share of it compiling. */
-    static final double SETTLED = 0.05;
-    private static final Duration MIN_DURATION = Duration.ofSeconds(1);
+    static final double SETTLED = 0.03;
+    /** Quiet rounds in a row that make it settled. */
+    private static final int QUIET_ROUNDS = 3;
+    private static final Duration MIN_DURATION = Duration.ofSeconds(5);
     /** How long {@link #close} waits for a warm-up it stopped (a round's requests, then its server's stop). */
     private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
@@ -133,7 +136,7 @@ public final class Warmup implements AutoCloseable {
                     long wallMs = (System.nanoTime() - roundStart) / 1_000_000;
                     long compileMs = timed ? jit.getTotalCompilationTime() - compiledBefore : wallMs;
                     quiet = compileMs < SETTLED * wallMs ? quiet + 1 : 0;
-                    if (quiet >= 2 && System.nanoTime() - start >= MIN_DURATION.toNanos()) {
+                    if (quiet >= QUIET_ROUNDS && System.nanoTime() - start >= MIN_DURATION.toNanos()) {
                         settled = true;
                         break;
                     }

@@ -45,7 +45,7 @@ final class WarmupLoad implements AutoCloseable {
             "application/vnd.docker.distribution.manifest.list.v2+json");
     private static final int LAYER_BYTES = 256 << 10;
     private static final int COLD_BYTES = 1 << 20;
-    private static final int IN_FLIGHT = 16;
+    private static final int IN_FLIGHT = 32;
     private static final long REQUEST_TIMEOUT_S = 30;
 
     private final WarmupUpstream upstream;
@@ -99,7 +99,7 @@ final class WarmupLoad implements AutoCloseable {
                 UpstreamClientOptions.defaults());
         Reference tag = Reference.parse(TAG);
         Reference digest = Reference.parse(manifest.toString());
-        many(400, stop, () -> client.getManifest(REPO, tag, ACCEPT));
+        many(1000, stop, () -> client.getManifest(REPO, tag, ACCEPT));
         many(100, stop, () -> client.getManifest(REPO, digest, ACCEPT));
         many(50, stop, () -> client.headManifest(REPO, tag, ACCEPT));
         many(16, stop, () -> client.fetchBlob(REPO, layer, new Discard()));

@@ -1,56 +1,43 @@
 package ocimirror.server.warmup;
 
-import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.turbo.TurboFilter;
-import ch.qos.logback.core.spi.FilterReply;
+import ocimirror.server.access.LogSetup;
+import ocimirror.server.access.StderrAppender;
 import org.slf4j.LoggerFactory;
-import org.slf4j.Marker;
 
 /**
- * Drops the log events of the warm-up's throw-away servers: their start and stop lines, the
- * generated CA they announce and one access line per request would read, in an operator's log,
- * as if a second and a third mirror had run. Every thread those servers start is created, directly
- * or by one of their threads, inside the warm-up's thread group, which a thread keeps for life;
- * events from that group are denied, except those of {@code allowed} (the warm-up's own summary).
- * Installed for the warm-up's length only: a turbo filter is asked about every log call.
+ * Keeps the log lines of the warm-up's throw-away server off stderr: its start and stop lines and
+ * one access line per request would read, in an operator's log, as if a second mirror had run.
+ * Every thread that server starts is created, directly or by one of its threads, inside the
+ * warm-up's thread group, which a thread keeps for life; the stderr appender drops what that group
+ * logs, once encoded ({@link StderrAppender#mute}), except the warm-up's own summary.
+ *
+ * <p>Why at the appender and not with a turbo filter: the lines then take the whole logging path
+ * a request's access line takes, so the JIT compiles it too (left out, it was compiled under the
+ * first real load: PrintCompilation), and removing a turbo filter afterwards changed Logback's
+ * hot path under the compiled code (callTurboFilters, AccessLog.log made not entrant).
  */
-final class WarmupLogFilter extends TurboFilter {
-    private final ThreadGroup group;
-    private final String allowed;
-    private final LoggerContext context;
+final class WarmupLogFilter {
+    private final StderrAppender stderr;
 
-    private WarmupLogFilter(ThreadGroup group, String allowed, LoggerContext context) {
-        this.group = group;
-        this.allowed = allowed;
-        this.context = context;
+    private WarmupLogFilter(StderrAppender stderr) {
+        this.stderr = stderr;
     }
 
-    /** Installs the filter when Logback is the logging back end; a no-op otherwise. */
+    /** Mutes {@code group} but {@code allowed} (a logger name) on stderr, when Logback writes there. */
     static WarmupLogFilter install(ThreadGroup group, String allowed) {
-        LoggerContext ctx = LoggerFactory.getILoggerFactory() instanceof LoggerContext c ? c : null;
-        WarmupLogFilter f = new WarmupLogFilter(group, allowed, ctx);
-        if (ctx != null) {
-            f.start();
-            ctx.addTurboFilter(f);
+        StderrAppender stderr = LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx
+                && ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).getAppender(LogSetup.APPENDER)
+                instanceof StderrAppender a ? a : null;
+        if (stderr != null) {
+            stderr.mute(group, allowed);
         }
-        return f;
+        return new WarmupLogFilter(stderr);
     }
 
     void remove() {
-        if (context != null) {
-            context.getTurboFilterList().remove(this);
-            stop();
+        if (stderr != null) {
+            stderr.mute(null, null);
         }
-    }
-
-    @Override
-    public FilterReply decide(Marker marker, ch.qos.logback.classic.Logger logger, Level level, String format,
-                              Object[] params, Throwable t) {
-        ThreadGroup g = Thread.currentThread().getThreadGroup();
-        if (g != null && (g == group || group.parentOf(g)) && !logger.getName().equals(allowed)) {
-            return FilterReply.DENY;
-        }
-        return FilterReply.NEUTRAL;
     }
 }

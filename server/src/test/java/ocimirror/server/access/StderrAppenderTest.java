@@ -61,6 +61,29 @@ class StderrAppenderTest {
         assertEquals("ocimirror.access one\nocimirror.access two\n", text());
     }
 
+    @Test
+    void aMutedThreadGroupsLinesAreDroppedButThoseOfTheAllowedLogger() throws Exception {
+        ThreadGroup warmup = new ThreadGroup("warm-up");
+        ThreadGroup inner = new ThreadGroup(warmup, "its server's loops");
+        appender.mute(warmup, "ocimirror.server.warmup.Warmup");
+        Thread t = new Thread(inner, () -> {
+            appender.doAppend(event(AccessLog.LOGGER, Level.INFO, "GET /v2/warmup/image"));
+            appender.doAppend(event("ocimirror.server.MirrorServer", Level.INFO, "registry listening"));
+            appender.doAppend(event("ocimirror.server.warmup.Warmup", Level.INFO, "warm-up done"));
+        });
+        t.start();
+        t.join();
+        appender.doAppend(event(AccessLog.LOGGER, Level.INFO, "GET /v2/real"));
+        appender.flush();
+        assertEquals("ocimirror.server.warmup.Warmup warm-up done\nocimirror.access GET /v2/real\n", text());
+
+        appender.mute(null, null);
+        Thread after = new Thread(inner, () -> appender.doAppend(event("x", Level.INFO, "unmuted")));
+        after.start();
+        after.join();
+        assertEquals("ocimirror.server.warmup.Warmup warm-up done\nocimirror.access GET /v2/real\nx unmuted\n", text());
+    }
+
     private String text() {
         System.err.flush();
         return captured.toString(UTF_8);
