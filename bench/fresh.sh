@@ -27,6 +27,7 @@ BLOB_MIB=${BLOB_MIB:-256}
 W2_FIRST_WARMUP=${W2_FIRST_WARMUP:-20}
 VARIANTS=${VARIANTS:-off on}
 TLS=${TLS:-1}
+WARM_COLD=${WARM_COLD:-3}
 
 # shellcheck source=lib/common.sh
 source "$BENCH_DIR/lib/common.sh"
@@ -104,7 +105,7 @@ one() {
   DURATION=3 run_wrk "$name" 8 "/v2/$REPO/blobs/$BLOB_DIGEST"
   on_load_cpu env WRK_CONNECTIONS=5000 wrk -t1 -c4 -d5s --timeout 10s -s "$BENCH_DIR/lib/wrk-connections.lua" \
     "${T_URL[$name]}/v2/$REPO/blobs/$CONFIG_DIGEST" >/dev/null 2>&1 || log "$name: the new-connection load failed"
-  for part in 1 2 3; do BLOB_MIB=1 cold_blob "$name" warmup; done
+  for ((part = 0; part < WARM_COLD; part++)); do BLOB_MIB=1 cold_blob "$name" warmup; done
   manifest_run "$name" warm
   cold_blob "$name" warm
   record "$name" rss_mib "$(awk '/^VmRSS:/ {print $2 / 1024}' "/proc/$pid/status")"

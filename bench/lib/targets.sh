@@ -192,6 +192,14 @@ start_ocimirror() {
   LAST_OPTS=$opts
   # shellcheck disable=SC2086
   wait_http "$LAST_URL/v2/" "$LAST_PID" $opts
+  # serve warms up before /readyz turns 200 (warmup.enabled): measured from then, as a load
+  # balancer would send it traffic, not while the warm-up has the server's CPU
+  local deadline=$((SECONDS + 120))
+  # shellcheck disable=SC2086
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 $opts "$LAST_URL/readyz" || true) == 200 ]]; do
+    ((SECONDS < deadline)) || die "$name: /readyz not 200 within 120 s"
+    sleep 0.1
+  done
 }
 
 add_ocimirror() {
