@@ -25,6 +25,7 @@ import ocimirror.server.upstream.NettyUpstreamClient;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.storage.oci.Digest;
+import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.Reference;
 import ocimirror.storage.oci.RepoName;
 
@@ -38,11 +39,9 @@ final class WarmupLoad implements AutoCloseable {
     static final String NAMESPACE = "warmup";
     private static final RepoName REPO = RepoName.of(NAMESPACE + "/image");
     private static final String TAG = "v1";
-    private static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
     // What containerd sends when it resolves a tag.
-    private static final List<String> ACCEPT = List.of(MANIFEST_TYPE, "application/vnd.oci.image.index.v1+json",
-            "application/vnd.docker.distribution.manifest.v2+json",
-            "application/vnd.docker.distribution.manifest.list.v2+json");
+    private static final List<String> ACCEPT = List.of(MediaTypes.OCI_MANIFEST, MediaTypes.OCI_INDEX,
+            MediaTypes.DOCKER_MANIFEST, MediaTypes.DOCKER_MANIFEST_LIST);
     private static final int LAYER_BYTES = 256 << 10;
     private static final int COLD_BYTES = 1 << 20;
     private static final int IN_FLIGHT = 32;
@@ -81,7 +80,7 @@ final class WarmupLoad implements AutoCloseable {
         byte[] layerBytes = Arrays.copyOf(noise, LAYER_BYTES);
         Digest configDigest = pushBlob(config, config.length);
         layer = pushBlob(layerBytes, layerBytes.length);
-        byte[] body = ("{\"schemaVersion\":2,\"mediaType\":\"" + MANIFEST_TYPE + "\","
+        byte[] body = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_MANIFEST + "\","
                 + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
                 + configDigest + "\",\"size\":" + config.length + "},"
                 + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\""

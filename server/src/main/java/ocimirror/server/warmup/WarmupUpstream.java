@@ -27,6 +27,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import ocimirror.storage.oci.MediaTypes;
 
 /**
  * The warm-up's upstream: a minimal registry on 127.0.0.1 that serves, from memory, the blobs
@@ -35,7 +36,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * which a mirror that is only pulled through never runs.
  */
 final class WarmupUpstream implements AutoCloseable {
-    static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
     private static final int MAX_REQUEST = 64 << 10;
 
     private final Map<String, ByteBuf> blobs = new ConcurrentHashMap<>();
@@ -94,7 +94,7 @@ final class WarmupUpstream implements AutoCloseable {
             } else if (path.contains("/manifests/")) {
                 byte[] m = manifests.get(name);
                 body = m == null ? null : Unpooled.wrappedBuffer(m);
-                type = MANIFEST_TYPE;
+                type = MediaTypes.OCI_MANIFEST;
             } else if (path.contains("/blobs/")) {
                 ByteBuf b = blobs.get(name);
                 body = b == null ? null : b.retainedDuplicate();
