@@ -46,18 +46,20 @@ public final class PostgresCluster implements AutoCloseable {
     private final boolean asPostgres;
     private final int port;
     private final Path passwordFile;
-    private final Connection admin;
+    private final Properties login;
+    private Connection admin;
     private int databases;
     private boolean stopped;
 
     private PostgresCluster(Path bin, Path base, Path data, boolean asPostgres, int port, Path passwordFile,
-                            Connection admin) {
+                            Properties login, Connection admin) {
         this.bin = bin;
         this.base = base;
         this.data = data;
         this.asPostgres = asPostgres;
         this.port = port;
         this.passwordFile = passwordFile;
+        this.login = login;
         this.admin = admin;
     }
 
@@ -117,7 +119,7 @@ public final class PostgresCluster implements AutoCloseable {
             login.setProperty("user", ROLE);
             login.setProperty("password", password);
             Connection admin = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", login);
-            PostgresCluster cluster = new PostgresCluster(bin, base, data, root, port, passwordFile, admin);
+            PostgresCluster cluster = new PostgresCluster(bin, base, data, root, port, passwordFile, login, admin);
             Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "postgres-cluster-stop"));
             return cluster;
         } catch (IOException | InterruptedException | SQLException | RuntimeException e) {
@@ -133,17 +135,44 @@ public final class PostgresCluster implements AutoCloseable {
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             int port = freePort();
-            String options = "-p " + port + " -k " + run + " -c listen_addresses=127.0.0.1 -c fsync=off"
-                    + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
             try {
-                run(base, root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
-                        run.resolve("postgres.log").toString(), "-w", "-t", "60", "-o", options, "start");
+                startOn(port, bin, base, data, run, root);
                 return port;
             } catch (IOException e) {
                 last = e;
             }
         }
         throw last;
+    }
+
+    private static void startOn(int port, Path bin, Path base, Path data, Path run, boolean root)
+            throws IOException, InterruptedException {
+        String options = "-p " + port + " -k " + run + " -c listen_addresses=127.0.0.1 -c fsync=off"
+                + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+        run(base, root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
+                run.resolve("postgres.log").toString(), "-w", "-t", "60", "-o", options, "start");
+    }
+
+    /**
+     * Stops the server as an outage would (every connection cut at once), keeping its data, until
+     * {@link #startServer}. Tests that call it must start it again, whatever happens: the cluster
+     * is shared by every test of the JVM.
+     */
+    public synchronized void stopServer() {
+        try {
+            admin.close();
+        } catch (SQLException e) {
+            // the server goes next
+        }
+        // fast, not immediate: every session is cut all the same, but with synchronous_commit off an
+        // immediate stop would lose the last commits, which no outage of a durable server does
+        stop(bin, base, data, asPostgres, "fast");
+    }
+
+    /** Starts the server stopped by {@link #stopServer} again, on the same port, with the same data. */
+    public synchronized void startServer() throws IOException, InterruptedException, SQLException {
+        startOn(port, bin, base, data, base.resolve("run"), asPostgres);
+        admin = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", login);
     }
 
     public int port() {
@@ -181,11 +210,15 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     private static void stop(Path bin, Path base, Path data, boolean asPostgres) {
+        stop(bin, base, data, asPostgres, "immediate");
+    }
+
+    private static void stop(Path bin, Path base, Path data, boolean asPostgres, String mode) {
         if (!Files.exists(data.resolve("postmaster.pid"))) {
             return;
         }
         try {
-            run(base, asPostgres, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w",
+            run(base, asPostgres, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", mode, "-w",
                     "stop");
         } catch (IOException e) {
             System.err.println("stopping the test PostgreSQL: " + e.getMessage());

@@ -64,6 +64,27 @@ public final class PostgresExtension implements BeforeEachCallback {
         return c.createDatabase();
     }
 
+    /**
+     * Stops the cluster's server, keeping its data, as an outage would: every connection is cut.
+     * Call {@link #startServer} in a {@code finally}: the cluster is shared by the JVM's tests.
+     */
+    public void stopServer() {
+        started().stopServer();
+    }
+
+    /** Starts the server again after {@link #stopServer}, on the same port. */
+    public void startServer() throws Exception {
+        started().startServer();
+    }
+
+    private PostgresCluster started() {
+        PostgresCluster c = cluster;
+        if (c == null) {
+            throw new IllegalStateException("PostgresExtension must be registered with @RegisterExtension");
+        }
+        return c;
+    }
+
     private static Started start() {
         Optional<Path> bin = PostgresCluster.findBinaries();
         if (bin.isEmpty()) {

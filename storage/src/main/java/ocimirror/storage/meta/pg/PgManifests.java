@@ -64,18 +64,25 @@ final class PgManifests {
         }
     }
 
-    /** The manifest and the tags of its repository pointing at it, in one statement. */
-    static boolean deleteManifest(Connection c, RepoName repo, Digest digest) throws SQLException {
+    /**
+     * The manifest and the tags of its repository pointing at it, in one statement. Returns the
+     * deleted tags, or null if there was no such manifest.
+     */
+    static List<String> deleteManifest(Connection c, RepoName repo, Digest digest) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("WITH m AS (DELETE FROM manifests WHERE repo = ? AND digest = ?"
-                + " RETURNING 1), t AS (DELETE FROM tags WHERE repo = ? AND digest = ? AND EXISTS (SELECT 1 FROM m))"
-                + " SELECT count(*) FROM m")) {
+                + " RETURNING 1), t AS (DELETE FROM tags WHERE repo = ? AND digest = ? AND EXISTS (SELECT 1 FROM m)"
+                + " RETURNING tag) SELECT (SELECT count(*) FROM m), (SELECT array_agg(tag) FROM t)")) {
             s.setString(1, repo.value());
             s.setString(2, digest.toString());
             s.setString(3, repo.value());
             s.setString(4, digest.toString());
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
-                return rs.getLong(1) > 0;
+                if (rs.getLong(1) == 0) {
+                    return null;
+                }
+                java.sql.Array tags = rs.getArray(2);
+                return tags == null ? List.of() : List.of((String[]) tags.getArray());
             }
         }
     }

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -27,7 +29,9 @@ import ocimirror.storage.oci.RepoName;
 /**
  * {@link MetadataStore} in PostgreSQL, shared by every replica that opens the same database: a
  * write is committed before the call returns and every replica's next read sees it (no cache
- * here; a caching decorator belongs in front, as {@code HotRecords} sits inside the RocksDB store).
+ * here: {@link CachedPgMetadataStore} goes in front, as {@code HotRecords} sits inside the RocksDB
+ * store). Every write of a tag, manifest record or link announces itself in its transaction
+ * ({@link PgChanges}), which keeps that cache right on every replica.
  * Tables: see {@link PgSchema}, created or migrated at {@link #open}.
  *
  * <p>How each invariant {@link ocimirror.storage.meta.RocksMetadataStore} keeps with a batch or a
@@ -78,6 +82,11 @@ public final class PgMetadataStore implements MetadataStore {
      * schema, and returns the store. Safe to call from several replicas at once.
      */
     public static PgMetadataStore open(PgSettings settings, Clock clock) throws IOException {
+        return open(settings, clock, Duration.ofSeconds(10));
+    }
+
+    /** As {@link #open(PgSettings, Clock)}, a call waiting at most {@code connectionTimeout} for a connection. */
+    static PgMetadataStore open(PgSettings settings, Clock clock, Duration connectionTimeout) throws IOException {
         requireNonNull(settings, "settings");
         requireNonNull(clock, "clock");
         String password = Files.readString(settings.passwordFile(), UTF_8).strip();
@@ -89,7 +98,7 @@ public final class PgMetadataStore implements MetadataStore {
         config.setPassword(password);
         config.setMaximumPoolSize(settings.maxConnections());
         config.setMinimumIdle(1);
-        config.setConnectionTimeout(10_000);
+        config.setConnectionTimeout(connectionTimeout.toMillis());
         config.setAutoCommit(true);
         config.addDataSourceProperty("ApplicationName", "ocimirror");
         HikariDataSource pool;
@@ -117,8 +126,9 @@ public final class PgMetadataStore implements MetadataStore {
 
     @Override
     public void linkBlob(RepoName repo, Digest digest) {
-        db.call(c -> {
+        db.transaction(c -> {
             PgBlobs.link(c, repo, digest, clock.millis());
+            PgChanges.send(c, PgChanges.link(repo, digest));
             return null;
         });
     }
@@ -130,7 +140,7 @@ public final class PgMetadataStore implements MetadataStore {
 
     @Override
     public boolean unlinkBlob(RepoName repo, Digest digest) {
-        return db.call(c -> PgBlobs.unlink(c, repo, digest));
+        return db.transaction(c -> announced(PgBlobs.unlink(c, repo, digest), c, PgChanges.link(repo, digest)));
     }
 
     @Override
@@ -143,8 +153,9 @@ public final class PgMetadataStore implements MetadataStore {
     @Override
     public void putManifest(RepoName repo, ManifestRecord manifest) {
         requireNonNull(manifest, "manifest");
-        db.call(c -> {
+        db.transaction(c -> {
             PgManifests.putManifest(c, repo, manifest, clock.millis());
+            PgChanges.send(c, PgChanges.manifest(repo, manifest.digest()));
             return null;
         });
     }
@@ -156,7 +167,17 @@ public final class PgMetadataStore implements MetadataStore {
 
     @Override
     public boolean deleteManifest(RepoName repo, Digest digest) {
-        return db.call(c -> PgManifests.deleteManifest(c, repo, digest));
+        return db.transaction(c -> {
+            List<String> droppedTags = PgManifests.deleteManifest(c, repo, digest);
+            if (droppedTags == null) {
+                return false;
+            }
+            List<String> changes = new ArrayList<>();
+            changes.add(PgChanges.manifest(repo, digest));
+            droppedTags.forEach(t -> changes.add(PgChanges.tag(repo, t)));
+            PgChanges.send(c, changes);
+            return true;
+        });
     }
 
     @Override
@@ -172,8 +193,9 @@ public final class PgMetadataStore implements MetadataStore {
             throw OciError.TAG_INVALID.exception("invalid tag: " + tag);
         }
         requireNonNull(record, "record");
-        db.call(c -> {
+        db.transaction(c -> {
             PgManifests.putTag(c, repo, tag, record, clock.millis());
+            PgChanges.send(c, PgChanges.tag(repo, tag));
             return null;
         });
     }
@@ -185,7 +207,8 @@ public final class PgMetadataStore implements MetadataStore {
 
     @Override
     public boolean deleteTag(RepoName repo, String tag) {
-        return db.call(c -> Reference.Tag.isValid(tag) && PgManifests.deleteTag(c, repo, tag));
+        return db.transaction(c -> Reference.Tag.isValid(tag)
+                && announced(PgManifests.deleteTag(c, repo, tag), c, PgChanges.tag(repo, tag)));
     }
 
     @Override
@@ -280,6 +303,14 @@ public final class PgMetadataStore implements MetadataStore {
             PgBlobs.clearUploads(c);
             return null;
         });
+    }
+
+    /** Announces {@code change} in {@code c}'s transaction if {@code changed}; returns {@code changed}. */
+    private static boolean announced(boolean changed, Connection c, String change) throws SQLException {
+        if (changed) {
+            PgChanges.send(c, change);
+        }
+        return changed;
     }
 
     /** The schema version recorded in the database (for tests and diagnostics). */
