@@ -2,6 +2,7 @@ package ocimirror.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -139,6 +140,14 @@ class UpstreamRulesE2ETest {
                 .contains("it matches no allow rule (allow: team/**)"), RegistryClient.describe(outside));
         assertEquals(asked, upstreamRequests("/v2/team/secret/"), "nothing asked of the upstream");
         assertEquals(0, upstreamRequests("/v2/other/x/"), "nothing asked of the upstream, ever");
+    }
+
+    @Test
+    void theCatalogHidesWhatIsCachedOfADeniedRepository() {
+        HttpResponse<byte[]> r = client.get("/v2/_catalog");
+        assertEquals(200, r.statusCode(), RegistryClient.describe(r));
+        String body = new String(r.body(), StandardCharsets.UTF_8);
+        assertFalse(body.contains("secret"), "cached before the rule, refused now: " + body);
     }
 
     @Test

@@ -117,7 +117,7 @@ final class RegistryEndpoints {
             }
         } else if (route instanceof OciRoute.Catalog c) {
             if (m.equals(HttpMethod.GET)) {
-                h.async(ex, () -> service.catalog(c.n(), c.last()), page -> catalog(c, page));
+                h.async(ex, () -> service.catalog(c.n(), c.last(), router::listable), page -> catalog(c, page));
                 return;
             }
         } else if (route instanceof OciRoute.Tags t) {

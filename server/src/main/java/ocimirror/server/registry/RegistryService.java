@@ -6,8 +6,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
@@ -222,10 +224,34 @@ public final class RegistryService {
 
     /** A page of repository names. Storage executor (a scan). */
     public Page<String> catalog(int n, String last) {
+        return catalog(n, last, name -> true);
+    }
+
+    /**
+     * A page of the repository names {@code listable} accepts: a page stays full while more names
+     * follow, so hidden names cost a longer scan, never a short page. Storage executor (a scan).
+     */
+    public Page<String> catalog(int n, String last, Predicate<String> listable) {
         if (n == 0) {
             return new Page<>(List.of(), false);
         }
-        return metadata.listRepositories(last, n == OciRoute.ALL ? OciRouteParser.MAX_PAGE : n);
+        int want = n == OciRoute.ALL ? OciRouteParser.MAX_PAGE : n;
+        List<String> names = new ArrayList<>();
+        String after = last;
+        boolean more;
+        do {
+            Page<String> page = metadata.listRepositories(after, want - names.size());
+            for (String name : page.items()) {
+                if (listable.test(name)) {
+                    names.add(name);
+                }
+            }
+            more = page.more() && !page.items().isEmpty();
+            if (more) {
+                after = page.items().get(page.items().size() - 1);
+            }
+        } while (more && names.size() < want);
+        return new Page<>(names, more);
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Collectors;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.RepoName;
@@ -60,6 +61,7 @@ public final class UpstreamRouter {
     private final List<UpstreamConfig> upstreams;
     private final Set<String> hosted;
     private final Map<String, UpstreamConfig> bySelector;
+    private final Map<String, UpstreamConfig> byName;
     private final UpstreamConfig defaultUpstream;
     private final List<String> selectorList;
     private final String configured;
@@ -99,6 +101,7 @@ public final class UpstreamRouter {
             }
         }
         this.bySelector = Map.copyOf(selectors);
+        this.byName = this.upstreams.stream().collect(Collectors.toUnmodifiableMap(UpstreamConfig::name, u -> u));
         this.defaultUpstream = def;
         this.selectorList = List.copyOf(listed);
         this.configured = String.join(", ", listed);
@@ -172,6 +175,18 @@ public final class UpstreamRouter {
                     + " by this mirror: it " + refusal);
         }
         return new RepoTarget.Proxied(u, RepoName.of(repo), RepoName.of(key), ns);
+    }
+
+    /**
+     * Whether {@code _catalog} may list {@code stored}, a repository name as the store holds it:
+     * not the cache key ({@code <upstream>/<repo>}) of a repository its upstream's rules refuse
+     * now (a copy cached before the rule was set), which {@link #resolve} would not serve either.
+     * Not counted as a denial: nobody asked for it.
+     */
+    public boolean listable(String stored) {
+        int slash = stored.indexOf('/');
+        UpstreamConfig u = slash < 0 ? null : byName.get(stored.substring(0, slash));
+        return u == null || u.rules().refusal(stored.substring(slash + 1)) == null;
     }
 
     /** Repositories of {@code upstream} its rules refused so far (0 for a name not configured). */

@@ -297,6 +297,18 @@ class RegistryServiceTest {
     }
 
     @Test
+    void aCatalogPageOfListableNamesStaysFullWhileMoreFollow() {
+        for (String name : List.of("a", "b", "c", "d", "e")) {
+            push(RepoName.of(name), CONFIG);
+        }
+        java.util.function.Predicate<String> notBorC = name -> !name.equals("b") && !name.equals("c");
+        assertEquals(new Page<>(List.of("a", "d"), true), service.catalog(2, null, notBorC));
+        assertEquals(new Page<>(List.of("e"), false), service.catalog(2, "d", notBorC));
+        assertEquals(new Page<>(List.of("a", "d", "e"), false), service.catalog(OciRoute.ALL, null, notBorC));
+        assertEquals(new Page<>(List.of(), false), service.catalog(3, null, name -> false));
+    }
+
+    @Test
     void uploadWithWrongDigestCommitsNothing() throws Exception {
         UploadSession s = uploads.start(REPO);
         uploads.append(s, ByteBuffer.wrap(LAYER));

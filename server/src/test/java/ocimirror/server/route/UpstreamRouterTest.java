@@ -207,4 +207,19 @@ class UpstreamRouterTest {
         assertTrue(both.detail().endsWith("it matches deny rule 'bitnami/private-*'"), "deny wins: " + both.detail());
         assertEquals(2, ruled.denials("docker.io"));
     }
+
+    @Test
+    void theCatalogListsNoCacheKeyOfARefusedRepository() {
+        UpstreamConfig hub = UpstreamConfig.builder("docker.io", "https://registry-1.docker.io").aliases("hub.test")
+                .allow("library/*").deny("library/secret").build();
+        UpstreamRouter ruled = new UpstreamRouter(List.of(hub, GCR), List.of("local"));
+        assertTrue(ruled.listable("docker.io/library/alpine"));
+        assertFalse(ruled.listable("docker.io/library/secret"), "denied");
+        assertFalse(ruled.listable("docker.io/bitnami/redis"), "outside the allow rules");
+        assertTrue(ruled.listable("hub.test/bitnami/redis"), "an alias is not a cache key's prefix");
+        assertTrue(ruled.listable("gcr/anything/at/all"), "another upstream has no rules");
+        assertTrue(ruled.listable("local/library/secret"), "hosted");
+        assertTrue(ruled.listable("secret"));
+        assertEquals(0, ruled.denials("docker.io"), "listing is no request refused");
+    }
 }
