@@ -75,21 +75,23 @@ final class PgBlobs {
     }
 
     static void putUpload(Connection c, UploadRecord u) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("INSERT INTO uploads (id, repo, started_at) VALUES (?, ?, ?)"
-                + " ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, started_at = excluded.started_at")) {
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO uploads (id, repo, started_at, owner) VALUES"
+                + " (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, started_at = excluded.started_at,"
+                + " owner = excluded.owner")) {
             s.setString(1, u.id());
             s.setString(2, u.repo().value());
             s.setLong(3, u.startedAt());
+            s.setString(4, u.owner());
             s.executeUpdate();
         }
     }
 
     static Optional<UploadRecord> getUpload(Connection c, String id) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("SELECT repo, started_at FROM uploads WHERE id = ?")) {
+        try (PreparedStatement s = c.prepareStatement("SELECT repo, started_at, owner FROM uploads WHERE id = ?")) {
             s.setString(1, id);
             try (ResultSet rs = s.executeQuery()) {
-                return rs.next() ? Optional.of(new UploadRecord(id, RepoName.of(rs.getString(1)), rs.getLong(2)))
-                        : Optional.empty();
+                return rs.next() ? Optional.of(new UploadRecord(id, RepoName.of(rs.getString(1)), rs.getLong(2),
+                        rs.getString(3))) : Optional.empty();
             }
         }
     }
@@ -100,6 +102,10 @@ final class PgBlobs {
 
     static void clearUploads(Connection c) throws SQLException {
         update(c, "DELETE FROM uploads");
+    }
+
+    static void clearUploads(Connection c, String owner) throws SQLException {
+        update(c, "DELETE FROM uploads WHERE owner = ?", owner);
     }
 
     private static boolean exists(Connection c, String sql, String... args) throws SQLException {

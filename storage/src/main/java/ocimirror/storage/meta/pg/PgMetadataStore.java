@@ -79,7 +79,9 @@ import ocimirror.storage.oci.RepoName;
  *       on a row a concurrent link renewed (which then stays);</li>
  *   <li>{@code rebuildIndex} under every lock → the counter table locked {@code EXCLUSIVE} while
  *       it is set to the sum of the records: a record write waiting on it adds its difference
- *       after.</li>
+ *       after;</li>
+ *   <li>start-up's {@code clearUploads()} on a store only this process uses → sessions carry an
+ *       owner (the replica) and start-up forgets its own ({@link #clearUploads(String)}).</li>
  * </ul>
  *
  * <p>Threading: as the interface says, callers are on the storage executor: every call may block
@@ -406,14 +408,22 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
     }
 
     /**
-     * Forgets every upload session in the database. With several replicas this also drops the
-     * sessions of the others; wiring must not call it at a replica's start-up as the single node
-     * does (the sessions need an owner first).
+     * Forgets every upload session in the database, the other replicas' too: for a whole-cluster
+     * reset. A replica's start-up calls {@link #clearUploads(String)} with its own id.
      */
     @Override
     public void clearUploads() {
         db.call(c -> {
             PgBlobs.clearUploads(c);
+            return null;
+        });
+    }
+
+    @Override
+    public void clearUploads(String owner) {
+        requireNonNull(owner, "owner");
+        db.call(c -> {
+            PgBlobs.clearUploads(c, owner);
             return null;
         });
     }

@@ -74,8 +74,9 @@ final class PgSchema {
             );
             """,
             // 2: CacheIndex (PgIndex): the byte total in striped counter rows (a writer updates the
-            // stripe of its digest, a reader sums them) and pins. The
+            // stripe of its digest, a reader sums them), pins, and upload sessions' owners. The
             // eviction order is blobs_by_last_access and the refs a query: nothing else to derive.
+            // Sessions from before owners are the single node's (UploadRecord.LOCAL).
             """
             CREATE TABLE blob_bytes (
                 stripe      int PRIMARY KEY,
@@ -87,6 +88,8 @@ final class PgSchema {
                 image       text COLLATE "C" PRIMARY KEY,
                 pinned_at   bigint NOT NULL
             );
+            ALTER TABLE uploads ADD COLUMN owner text COLLATE "C" NOT NULL DEFAULT 'local';
+            CREATE INDEX uploads_by_owner ON uploads (owner);
             """);
 
     private PgSchema() {

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import ocimirror.storage.meta.BlobRecord;
 import ocimirror.storage.meta.CacheIndexContract;
 import ocimirror.storage.meta.MetadataStore;
+import ocimirror.storage.meta.UploadRecord;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.testing.PgDatabase;
 import ocimirror.storage.testing.PostgresExtension;
@@ -161,9 +162,9 @@ class PgCacheIndexTest extends CacheIndexContract {
         }
     }
 
-    /** A database of schema 1 (blobs, no total) gets the total from migration 2. */
+    /** A database of schema 1 (blobs and sessions, no total or owners) gets both from migration 2. */
     @Test
-    void migrationTwoCountsTheExistingBlobs() throws Exception {
+    void migrationTwoCountsTheExistingBlobsAndOwnsTheSessionsLocally() throws Exception {
         PgDatabase old = POSTGRES.newDatabase();
         String password = Files.readString(old.passwordFile(), UTF_8).strip();
         try (Connection c = DriverManager.getConnection(old.url(), old.user(), password);
@@ -173,11 +174,15 @@ class PgCacheIndexTest extends CacheIndexContract {
             s.execute(PgSchema.MIGRATIONS.get(0));
             s.execute("INSERT INTO schema_version (version) VALUES (1)");
             s.execute("INSERT INTO blobs VALUES ('" + D1 + "', 300, null, 1, 9), ('" + D2 + "', 200, null, 1, 8)");
+            s.execute("INSERT INTO uploads VALUES ('u1', 'local/a', 5)");
         }
         try (PgMetadataStore s = PgMetadataStore.open(new PgSettings(old.url(), old.user(), old.passwordFile(), 2),
                 CLOCK)) {
             assertEquals(PgMetadataStore.schemaVersion(), s.storedSchemaVersion());
             assertEquals(500, s.blobBytes());
+            assertEquals(UploadRecord.LOCAL, s.getUpload("u1").orElseThrow().owner());
+            s.clearUploads(UploadRecord.LOCAL);
+            assertEquals(Optional.empty(), s.getUpload("u1"));
         }
     }
 
