@@ -11,6 +11,7 @@ import ocimirror.storage.blob.FsBlobStore;
 import ocimirror.storage.meta.CacheIndex;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.RocksMetadataStore;
+import ocimirror.storage.meta.UploadRecord;
 
 /**
  * The blob store and the metadata store of one data directory, opened and closed together.
@@ -24,8 +25,9 @@ import ocimirror.storage.meta.RocksMetadataStore;
  *
  * <p>Open takes RocksDB's lock on {@code meta/} first, so a second process on the same
  * directory fails before it could wipe the first one's ingest files. Then it wipes
- * {@code ingest/} and forgets every upload session: no upload survives a restart, and
- * nothing at start-up scans the blobs. Close runs in reverse order.
+ * {@code ingest/} and forgets the upload sessions it owns (on a single node, all of them:
+ * {@link UploadRecord#LOCAL}): no upload survives a restart, and nothing at start-up scans
+ * the blobs. Close runs in reverse order.
  */
 public final class Storage implements AutoCloseable {
     private final RocksMetadataStore metadata;
@@ -44,7 +46,7 @@ public final class Storage implements AutoCloseable {
         RocksMetadataStore metadata = RocksMetadataStore.open(dataDir.resolve("meta"), clock);
         try {
             FsBlobStore blobs = FsBlobStore.open(dataDir);
-            metadata.clearUploads();
+            metadata.clearUploads(UploadRecord.LOCAL);
             return new Storage(metadata, blobs, clock);
         } catch (IOException | RuntimeException e) {
             metadata.close();

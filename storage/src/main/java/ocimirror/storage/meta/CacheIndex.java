@@ -17,14 +17,20 @@ import ocimirror.storage.oci.RepoName;
  * <p>The total, the {@code lru} order and the {@code refs} index are derived data, kept in the
  * same atomic RocksDB batches as the records they derive from ({@link MetadataStore#putBlob},
  * {@link MetadataStore#linkBlob}, {@link MetadataStore#putManifest}, ...), so they survive any
- * crash consistent with them; start-up reads one counter instead of scanning.
+ * crash consistent with them; start-up reads one counter instead of scanning. On PostgreSQL
+ * ({@code PgMetadataStore}, shared by replicas) the order and the refs are an index and a query,
+ * the total counter rows written with each record, and removal is atomic against every replica's
+ * links (see {@code PgIndex}).
  *
- * <p>Thread-safe. Everything here reads or writes RocksDB: storage executor only, except
+ * <p>Thread-safe. Everything here reads or writes the store: storage executor only, except
  * {@link #blobBytes()} (a memory read).
  */
 public interface CacheIndex {
 
-    /** Bytes of every blob with a {@link BlobRecord}: what the cache bound is measured against. */
+    /**
+     * Bytes of every blob with a {@link BlobRecord}: what the cache bound is measured against. With
+     * a shared store, the total as of this process's last write or refresh.
+     */
     long blobBytes();
 
     /** Called (on the writing thread) with the new total after every change of {@link #blobBytes()}. */

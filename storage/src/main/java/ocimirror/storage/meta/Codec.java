@@ -97,11 +97,14 @@ final class Codec {
             writeString(out, r.id());
             writeString(out, r.repo().value());
             out.writeLong(r.startedAt());
+            writeString(out, r.owner());
         });
     }
 
     static UploadRecord decodeUpload(byte[] value) {
-        return read(value, in -> new UploadRecord(readString(in), RepoName.of(readString(in)), in.readLong()));
+        // Sessions recorded before they had an owner end after startedAt: the single node's.
+        return read(value, in -> new UploadRecord(readString(in), RepoName.of(readString(in)), in.readLong(),
+                in.available() == 0 ? UploadRecord.LOCAL : readString(in)));
     }
 
     static byte[] encodeTime(long epochMillis) {

@@ -87,8 +87,15 @@ public interface MetadataStore extends AutoCloseable {
 
     void deleteUpload(String id);
 
-    /** Forgets every upload session (their ingest files are wiped at start-up). */
+    /** Forgets every upload session, whoever owns it. */
     void clearUploads();
+
+    /**
+     * Forgets the upload sessions {@code owner} recorded ({@link UploadRecord#owner()}): what a
+     * replica's start-up calls, as it wipes its own ingest area, leaving the sessions of the other
+     * replicas sharing the store alone. On a single node every session is {@link UploadRecord#LOCAL}'s.
+     */
+    void clearUploads(String owner);
 
     @Override
     void close();

@@ -535,11 +535,23 @@ public final class RocksMetadataStore implements MetadataStore, CacheIndex {
 
     @Override
     public void clearUploads() {
+        clearUploadsOf(null);
+    }
+
+    @Override
+    public void clearUploads(String owner) {
+        clearUploadsOf(requireNonNull(owner, "owner"));
+    }
+
+    /** Every session, or {@code owner}'s (null: all). One scan at start-up: sessions are few. */
+    private void clearUploadsOf(String owner) {
         call(() -> {
             try (WriteBatch batch = new WriteBatch()) {
                 scan(uploads, EMPTY, EMPTY, it -> {
                     for (; it.isValid(); it.next()) {
-                        batch.delete(uploads, it.key());
+                        if (owner == null || owner.equals(Codec.decodeUpload(it.value()).owner())) {
+                            batch.delete(uploads, it.key());
+                        }
                     }
                     return null;
                 });

@@ -54,4 +54,22 @@ class KeysTest {
         assertThrows(MetadataException.class, () -> Codec.decodeTag(wrongFormat));
         assertThrows(MetadataException.class, () -> Codec.decodeTag(new byte[0]));
     }
+
+    /** Sessions written before they had an owner (RocksDB data of earlier versions) read as the single node's. */
+    @Test
+    void anUploadRecordWithoutAnOwnerIsTheLocalNodes() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            out.writeByte(Codec.V1); // the layout before owners: id, repo, startedAt
+            for (String s : new String[] {"u1", "a/b"}) {
+                out.writeInt(s.length());
+                out.write(s.getBytes(UTF_8));
+            }
+            out.writeLong(42);
+        }
+        assertEquals(new UploadRecord("u1", RepoName.of("a/b"), 42, UploadRecord.LOCAL),
+                Codec.decodeUpload(bytes.toByteArray()));
+        UploadRecord owned = new UploadRecord("u2", RepoName.of("a/b"), 43, "replica-7");
+        assertEquals(owned, Codec.decodeUpload(Codec.encode(owned)));
+    }
 }

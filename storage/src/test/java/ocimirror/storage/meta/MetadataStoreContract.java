@@ -289,6 +289,26 @@ public abstract class MetadataStoreContract {
         store.clearUploads(); // nothing left: still fine
     }
 
+    /** A replica's start-up forgets its own sessions, not those of the others sharing the store. */
+    @Test
+    void clearUploadsOfAnOwnerKeepsTheOthers() {
+        UploadRecord local = new UploadRecord("0f8fad5b-d9cb-469f-a165-70867728950e", REPO, 7);
+        UploadRecord mine = new UploadRecord("7c9e6679-7425-40de-944b-e07fc1f90ae7", REPO, 8, "replica-a");
+        UploadRecord theirs = new UploadRecord("a3bb189e-8bf9-3888-9912-ace4e6543002", REPO, 9, "replica-b");
+        List.of(local, mine, theirs).forEach(store::putUpload);
+        assertEquals(Optional.of(theirs), store.getUpload(theirs.id()), "the owner is kept");
+        assertEquals(UploadRecord.LOCAL, store.getUpload(local.id()).orElseThrow().owner());
+
+        store.clearUploads("replica-a");
+        assertEquals(Optional.empty(), store.getUpload(mine.id()));
+        assertEquals(Optional.of(theirs), store.getUpload(theirs.id()));
+        assertEquals(Optional.of(local), store.getUpload(local.id()));
+
+        store.clearUploads(UploadRecord.LOCAL); // what a single node's start-up calls
+        assertEquals(Optional.empty(), store.getUpload(local.id()));
+        assertEquals(Optional.of(theirs), store.getUpload(theirs.id()));
+    }
+
     /** A nested call that waited for the lock its own thread holds would never end: fail instead. */
     @Test
     @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)

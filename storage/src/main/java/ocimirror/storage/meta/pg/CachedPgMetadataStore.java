@@ -281,6 +281,11 @@ public final class CachedPgMetadataStore implements MetadataStore {
         delegate.clearUploads();
     }
 
+    @Override
+    public void clearUploads(String owner) {
+        delegate.clearUploads(owner);
+    }
+
     // --- state, for readiness and metrics ---
 
     /**

@@ -10,20 +10,30 @@ import ocimirror.storage.meta.UploadRecord;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.RepoName;
 
-/** Repository links, blob records and upload sessions: each operation is one statement. */
+/**
+ * Repository links, blob record reads and touches, and upload sessions: each operation is one
+ * statement. Blob record writes change the byte total: {@link PgIndex}.
+ */
 final class PgBlobs {
     private PgBlobs() {
     }
 
-    /** Links, or renews the link's time (garbage collection's grace period counts from it). */
+    /**
+     * Links, or renews the link's time (garbage collection's grace period counts from it). Holds
+     * the blob's lock shared until it commits, so a whole-blob removal either sees the link or
+     * comes before it ({@link PgIndex#removeBlob}).
+     */
     static void link(Connection c, RepoName repo, Digest digest, long now) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(PgManifests.WITH_REPO + "INSERT INTO links (repo, digest,"
-                + " linked_at) VALUES (?, ?, ?) ON CONFLICT (repo, digest) DO UPDATE SET linked_at = excluded.linked_at")) {
+        try (PreparedStatement s = c.prepareStatement(PgManifests.WITH_REPO + ", " + PgDb.BLOB_SHARED
+                + "INSERT INTO links (repo, digest, linked_at) SELECT ?, ?, ? FROM held"
+                + " ON CONFLICT (repo, digest) DO UPDATE SET linked_at = excluded.linked_at")) {
             s.setString(1, repo.value());
             s.setLong(2, now);
-            s.setString(3, repo.value());
-            s.setString(4, digest.toString());
-            s.setLong(5, now);
+            s.setInt(3, PgDb.BLOB_LOCK);
+            s.setInt(4, PgDb.blobKey(digest));
+            s.setString(5, repo.value());
+            s.setString(6, digest.toString());
+            s.setLong(7, now);
             s.executeUpdate();
         }
     }
@@ -40,20 +50,6 @@ final class PgBlobs {
         return update(c, "DELETE FROM links WHERE repo = ? AND digest = ?", repo.value(), digest.toString()) > 0;
     }
 
-    static void putBlob(Connection c, BlobRecord r) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("INSERT INTO blobs (digest, size, media_type, created_at,"
-                + " last_access) VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE SET size = excluded.size,"
-                + " media_type = excluded.media_type, created_at = excluded.created_at,"
-                + " last_access = excluded.last_access")) {
-            s.setString(1, r.digest().toString());
-            s.setLong(2, r.size());
-            s.setString(3, r.mediaType());
-            s.setLong(4, r.createdAt());
-            s.setLong(5, r.lastAccess());
-            s.executeUpdate();
-        }
-    }
-
     static Optional<BlobRecord> getBlob(Connection c, Digest digest) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("SELECT size, media_type, created_at, last_access FROM blobs"
                 + " WHERE digest = ?")) {
@@ -65,10 +61,6 @@ final class PgBlobs {
                 return Optional.of(new BlobRecord(digest, rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4)));
             }
         }
-    }
-
-    static void deleteBlob(Connection c, Digest digest) throws SQLException {
-        update(c, "DELETE FROM blobs WHERE digest = ?", digest.toString());
     }
 
     /** Only forward: the row lock and the re-checked condition make racing touches keep the latest. */
@@ -83,21 +75,23 @@ final class PgBlobs {
     }
 
     static void putUpload(Connection c, UploadRecord u) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("INSERT INTO uploads (id, repo, started_at) VALUES (?, ?, ?)"
-                + " ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, started_at = excluded.started_at")) {
+        try (PreparedStatement s = c.prepareStatement("INSERT INTO uploads (id, repo, started_at, owner) VALUES"
+                + " (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, started_at = excluded.started_at,"
+                + " owner = excluded.owner")) {
             s.setString(1, u.id());
             s.setString(2, u.repo().value());
             s.setLong(3, u.startedAt());
+            s.setString(4, u.owner());
             s.executeUpdate();
         }
     }
 
     static Optional<UploadRecord> getUpload(Connection c, String id) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("SELECT repo, started_at FROM uploads WHERE id = ?")) {
+        try (PreparedStatement s = c.prepareStatement("SELECT repo, started_at, owner FROM uploads WHERE id = ?")) {
             s.setString(1, id);
             try (ResultSet rs = s.executeQuery()) {
-                return rs.next() ? Optional.of(new UploadRecord(id, RepoName.of(rs.getString(1)), rs.getLong(2)))
-                        : Optional.empty();
+                return rs.next() ? Optional.of(new UploadRecord(id, RepoName.of(rs.getString(1)), rs.getLong(2),
+                        rs.getString(3))) : Optional.empty();
             }
         }
     }
@@ -108,6 +102,10 @@ final class PgBlobs {
 
     static void clearUploads(Connection c) throws SQLException {
         update(c, "DELETE FROM uploads");
+    }
+
+    static void clearUploads(Connection c, String owner) throws SQLException {
+        update(c, "DELETE FROM uploads WHERE owner = ?", owner);
     }
 
     private static boolean exists(Connection c, String sql, String... args) throws SQLException {

@@ -22,6 +22,13 @@ final class PgDb implements AutoCloseable {
     /** Advisory lock class ids (the first half of the two-int key) used by this store. */
     static final int MIGRATION_LOCK = 0x6F63_0001;
     static final int REPO_LOCK = 0x6F63_0002;
+    /**
+     * A blob's lock, keyed by {@link #blobKey}: {@link PgIndex}'s record writes and whole-blob
+     * removal take it exclusive, link and manifest writes shared (see {@link PgIndex}).
+     */
+    static final int BLOB_LOCK = 0x6F63_0003;
+    /** Takes {@link #BLOB_LOCK} shared in a statement's {@code WITH}: parameters class id, blob key. */
+    static final String BLOB_SHARED = "held AS (SELECT pg_advisory_xact_lock_shared(?, ?)) ";
     /** Threads of this JVM queue here, not on pool connections, for a repository's lock. */
     private static final int LOCAL_STRIPES = 64;
 
@@ -155,6 +162,11 @@ final class PgDb implements AutoCloseable {
         } finally {
             c.setAutoCommit(true);
         }
+    }
+
+    /** The second half of a blob's {@link #BLOB_LOCK} key ({@code String.hashCode} is specified: every replica agrees). */
+    static int blobKey(ocimirror.storage.oci.Digest digest) {
+        return digest.toString().hashCode();
     }
 
     static void lock(Connection c, int classId, int objId) throws SQLException {

@@ -35,21 +35,40 @@ final class PgManifests {
     private PgManifests() {
     }
 
+    /** Holds the blob's lock shared until it commits, as a link does ({@link PgBlobs#link}). */
     static void putManifest(Connection c, RepoName repo, ManifestRecord m, long now) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(WITH_REPO + "INSERT INTO manifests (repo, " + MANIFEST_COLUMNS
-                + ") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, digest) DO UPDATE SET"
+        try (PreparedStatement s = c.prepareStatement(WITH_REPO + ", " + PgDb.BLOB_SHARED + "INSERT INTO manifests"
+                + " (repo, " + MANIFEST_COLUMNS + ") SELECT ?, ?, ?, ?, ?, ?, ? FROM held"
+                + " ON CONFLICT (repo, digest) DO UPDATE SET"
                 + " media_type = excluded.media_type, size = excluded.size, subject = excluded.subject,"
                 + " artifact_type = excluded.artifact_type, annotations = excluded.annotations")) {
             s.setString(1, repo.value());
             s.setLong(2, now);
-            s.setString(3, repo.value());
-            s.setString(4, m.digest().toString());
-            s.setString(5, m.mediaType());
-            s.setLong(6, m.size());
-            s.setString(7, m.subject() == null ? null : m.subject().toString());
-            s.setString(8, m.artifactType());
-            s.setString(9, encode(m.annotations()));
+            s.setInt(3, PgDb.BLOB_LOCK);
+            s.setInt(4, PgDb.blobKey(m.digest()));
+            s.setString(5, repo.value());
+            s.setString(6, m.digest().toString());
+            s.setString(7, m.mediaType());
+            s.setLong(8, m.size());
+            s.setString(9, m.subject() == null ? null : m.subject().toString());
+            s.setString(10, m.artifactType());
+            s.setString(11, encode(m.annotations()));
             s.executeUpdate();
+        }
+    }
+
+    /** Every manifest of {@code repo}, by digest. */
+    static List<ManifestRecord> manifests(Connection c, RepoName repo) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT " + MANIFEST_COLUMNS
+                + " FROM manifests WHERE repo = ? ORDER BY digest")) {
+            s.setString(1, repo.value());
+            try (ResultSet rs = s.executeQuery()) {
+                List<ManifestRecord> result = new ArrayList<>();
+                while (rs.next()) {
+                    result.add(manifest(rs));
+                }
+                return List.copyOf(result);
+            }
         }
     }
 

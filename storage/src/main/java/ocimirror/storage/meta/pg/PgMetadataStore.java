@@ -14,8 +14,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import ocimirror.storage.meta.BlobRecord;
+import ocimirror.storage.meta.BlobRef;
+import ocimirror.storage.meta.CacheIndex;
+import ocimirror.storage.meta.LinkRecord;
+import ocimirror.storage.meta.LruEntry;
 import ocimirror.storage.meta.ManifestRecord;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.Page;
@@ -59,6 +66,26 @@ import ocimirror.storage.oci.RepoName;
  *       it is made; the contract suite records the difference). A replica that dies mid-body
  *       drops the lock with its connection. {@code String.hashCode} is specified, so every
  *       replica computes the same key; a collision only serialises two repositories.</li>
+ *   <li>{@link CacheIndex}'s derived data ({@code lru}, {@code refs}, the total, kept in the
+ *       records' batches) → the eviction order is the index {@code blobs_by_last_access} and the
+ *       refs a query of links and manifests, so they cannot drift; the total is counter rows
+ *       written in each record write's statement (see {@link PgIndex});</li>
+ *   <li>{@code removeBlob} reads the refs, asks {@code mayDrop} and writes one batch under
+ *       {@code linkLock}, {@code tagLock} and {@code blobLock} → one transaction holding the
+ *       blob's advisory lock {@code (BLOB_LOCK, digest)} exclusive, which {@code linkBlob} and
+ *       {@code putManifest} hold shared until they commit: a link committed first is seen (a
+ *       hosted one refuses the removal), one made meanwhile waits and lands after it. No
+ *       replica's garbage collection or eviction deletes a link it did not see;</li>
+ *   <li>{@code putBlob}/{@code deleteBlob}'s read of the old size and write of the total under
+ *       {@code blobLock} → the same advisory lock exclusive, so two replicas recording one blob
+ *       count it once;</li>
+ *   <li>{@code unlinkIfOlder} under {@code linkLock} → one conditional {@code DELETE}, re-checked
+ *       on a row a concurrent link renewed (which then stays);</li>
+ *   <li>{@code rebuildIndex} under every lock → the counter table locked {@code EXCLUSIVE} while
+ *       it is set to the sum of the records: a record write waiting on it adds its difference
+ *       after;</li>
+ *   <li>start-up's {@code clearUploads()} on a store only this process uses → sessions carry an
+ *       owner (the replica) and start-up forgets its own ({@link #clearUploads(String)}).</li>
  * </ul>
  *
  * <p>Threading: as the interface says, callers are on the storage executor: every call may block
@@ -66,15 +93,17 @@ import ocimirror.storage.oci.RepoName;
  * Errors are {@link ocimirror.storage.meta.MetadataException}s; calls after {@link #close} throw
  * {@link IllegalStateException}.
  */
-public final class PgMetadataStore implements MetadataStore {
+public final class PgMetadataStore implements MetadataStore, CacheIndex {
     private final PgDb db;
     private final Clock clock;
     private final String description;
+    private final PgIndex index;
 
     private PgMetadataStore(PgDb db, Clock clock, String description) {
         this.db = db;
         this.clock = clock;
         this.description = description;
+        this.index = new PgIndex(db);
     }
 
     /**
@@ -114,7 +143,12 @@ public final class PgMetadataStore implements MetadataStore {
             db.close();
             throw new IOException("preparing the metadata schema in " + where + ": " + e.getMessage(), e);
         }
-        return new PgMetadataStore(db, clock, where);
+        try {
+            return new PgMetadataStore(db, clock, where);
+        } catch (RuntimeException e) {
+            db.close();
+            throw new IOException("reading the blob byte total in " + where + ": " + e.getMessage(), e);
+        }
     }
 
     /** The schema version this code writes (the migrations it knows). */
@@ -233,10 +267,7 @@ public final class PgMetadataStore implements MetadataStore {
     @Override
     public void putBlob(BlobRecord record) {
         requireNonNull(record, "record");
-        db.call(c -> {
-            PgBlobs.putBlob(c, record);
-            return null;
-        });
+        index.putBlob(record);
     }
 
     @Override
@@ -246,10 +277,7 @@ public final class PgMetadataStore implements MetadataStore {
 
     @Override
     public void deleteBlob(Digest digest) {
-        db.call(c -> {
-            PgBlobs.deleteBlob(c, digest);
-            return null;
-        });
+        index.deleteBlob(digest);
     }
 
     @Override
@@ -264,6 +292,116 @@ public final class PgMetadataStore implements MetadataStore {
     public <T> T inRepoLock(RepoName repo, Supplier<T> body) {
         requireNonNull(body, "body");
         return db.withLock(PgDb.REPO_LOCK, repo.value().hashCode(), body);
+    }
+
+    // --- CacheIndex ---
+
+    /** This replica's view of the cluster's total: see {@link #refreshBlobBytes()}. A memory read. */
+    @Override
+    public long blobBytes() {
+        return index.blobBytes();
+    }
+
+    /**
+     * Called with the cluster's total after each of this replica's record writes (on the writing
+     * thread), and when {@link #refreshBlobBytes()} finds that other replicas moved it.
+     */
+    @Override
+    public void addBlobBytesListener(LongConsumer listener) {
+        index.addListener(requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Reads the cluster's total, which other replicas' writes move too, into {@link #blobBytes()}
+     * (telling the listeners if it changed). One statement over {@value PgIndex#STRIPES} rows.
+     */
+    public long refreshBlobBytes() {
+        return index.refreshBlobBytes();
+    }
+
+    @Override
+    public List<LruEntry> lru(LruEntry after, int n) {
+        return index.lru(after, n);
+    }
+
+    @Override
+    public List<BlobRef> refs(Digest digest) {
+        return index.refs(digest);
+    }
+
+    @Override
+    public Optional<BlobRecord> removeBlob(Digest digest, Predicate<RepoName> mayDrop) {
+        requireNonNull(mayDrop, "mayDrop");
+        return index.removeBlob(digest, mayDrop);
+    }
+
+    @Override
+    public List<LinkRecord> links(RepoName repo) {
+        return db.call(c -> PgScans.links(c, repo));
+    }
+
+    @Override
+    public boolean unlinkIfOlder(RepoName repo, Digest digest, long cutoff) {
+        return db.transaction(c -> PgScans.unlinkIfOlder(c, repo, digest, cutoff));
+    }
+
+    @Override
+    public List<ManifestRecord> manifests(RepoName repo) {
+        return db.call(c -> PgManifests.manifests(c, repo));
+    }
+
+    @Override
+    public List<TagEntry> tags(RepoName repo) {
+        return db.call(c -> PgScans.tags(c, repo));
+    }
+
+    @Override
+    public List<RepoName> repositories() {
+        return db.call(PgScans::repositories);
+    }
+
+    /** In digest order, a page of records per statement: no connection is held while the visitor runs. */
+    @Override
+    public void forEachBlob(Consumer<BlobRecord> visitor) {
+        requireNonNull(visitor, "visitor");
+        Digest after = null;
+        while (true) {
+            Digest from = after;
+            List<BlobRecord> page = db.call(c -> PgScans.blobPage(c, from));
+            page.forEach(visitor);
+            if (page.size() < PgScans.BLOB_PAGE) {
+                return;
+            }
+            after = page.get(page.size() - 1).digest();
+        }
+    }
+
+    /** The eviction order and the refs are indexes and queries here: only the total is rebuilt. */
+    @Override
+    public long rebuildIndex() {
+        return index.rebuild();
+    }
+
+    @Override
+    public boolean addPin(String image) {
+        requireNonNull(image, "image");
+        return db.call(c -> PgScans.addPin(c, image, clock.millis()));
+    }
+
+    @Override
+    public boolean removePin(String image) {
+        requireNonNull(image, "image");
+        return db.call(c -> PgScans.removePin(c, image));
+    }
+
+    @Override
+    public List<String> pins() {
+        return db.call(PgScans::pins);
+    }
+
+    /** The blob-record side, for tests in this package. */
+    PgIndex index() {
+        return index;
     }
 
     // --- upload sessions ---
@@ -293,14 +431,22 @@ public final class PgMetadataStore implements MetadataStore {
     }
 
     /**
-     * Forgets every upload session in the database. With several replicas this also drops the
-     * sessions of the others; wiring must not call it at a replica's start-up as the single node
-     * does (the sessions need an owner first).
+     * Forgets every upload session in the database, the other replicas' too: for a whole-cluster
+     * reset. A replica's start-up calls {@link #clearUploads(String)} with its own id.
      */
     @Override
     public void clearUploads() {
         db.call(c -> {
             PgBlobs.clearUploads(c);
+            return null;
+        });
+    }
+
+    @Override
+    public void clearUploads(String owner) {
+        requireNonNull(owner, "owner");
+        db.call(c -> {
+            PgBlobs.clearUploads(c, owner);
             return null;
         });
     }

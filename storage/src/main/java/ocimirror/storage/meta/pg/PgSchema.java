@@ -72,6 +72,24 @@ final class PgSchema {
                 repo        text NOT NULL,
                 started_at  bigint NOT NULL
             );
+            """,
+            // 2: CacheIndex (PgIndex): the byte total in striped counter rows (a writer updates the
+            // stripe of its digest, a reader sums them), pins, and upload sessions' owners. The
+            // eviction order is blobs_by_last_access and the refs a query: nothing else to derive.
+            // Sessions from before owners are the single node's (UploadRecord.LOCAL).
+            """
+            CREATE TABLE blob_bytes (
+                stripe      int PRIMARY KEY,
+                bytes       bigint NOT NULL
+            );
+            INSERT INTO blob_bytes (stripe, bytes) SELECT s, 0 FROM generate_series(0, 15) AS s;
+            UPDATE blob_bytes SET bytes = (SELECT coalesce(sum(size), 0) FROM blobs) WHERE stripe = 0;
+            CREATE TABLE pins (
+                image       text COLLATE "C" PRIMARY KEY,
+                pinned_at   bigint NOT NULL
+            );
+            ALTER TABLE uploads ADD COLUMN owner text COLLATE "C" NOT NULL DEFAULT 'local';
+            CREATE INDEX uploads_by_owner ON uploads (owner);
             """);
 
     private PgSchema() {

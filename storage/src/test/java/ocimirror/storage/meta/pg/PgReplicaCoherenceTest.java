@@ -118,6 +118,25 @@ class PgReplicaCoherenceTest {
         within(() -> !b.isBlobLinked(REPO, D1), "B forgets the removed link");
     }
 
+    @Test
+    void whatEvictionAndGarbageCollectionRemoveThroughAIsForgottenByB() throws IOException {
+        b = CachedPgMetadataStore.open(settings(), CLOCK);
+        try (PgMetadataStore index = PgMetadataStore.open(settings(), CLOCK)) { // A's CacheIndex
+            a.linkBlob(REPO, D1);
+            a.putManifest(REPO, manifest(D2));
+            a.putTag(REPO, "latest", tag(D2));
+            assertTrue(b.isBlobLinked(REPO, D1));
+            assertTrue(b.getManifest(REPO, D2).isPresent());
+            assertTrue(b.getTag(REPO, "latest").isPresent());
+
+            assertTrue(index.unlinkIfOlder(REPO, D1, Long.MAX_VALUE)); // a GC sweep
+            within(() -> !b.isBlobLinked(REPO, D1), "B forgets the swept link");
+            index.removeBlob(D2, repo -> true); // an eviction
+            within(() -> b.getManifest(REPO, D2).isEmpty() && b.getTag(REPO, "latest").isEmpty(),
+                    "B forgets the evicted manifest and the tag on it");
+        }
+    }
+
     /**
      * B loads the tag and reads the old value; before its result is in, B's listener loses its
      * connection, the tag moves (an announcement B misses), and the listener reconnects and drops
