@@ -24,10 +24,15 @@ final class TierWriter implements BlobWriter {
     private final TieredBlobStore tier;
     private final BlobWriter local;
     private final AtomicBoolean finished = new AtomicBoolean();
+    /** The upload following the ingest file when the digest was named up front, else null. */
+    private final RemoteTail tail;
+    private final Digest tailDigest;
 
-    TierWriter(TieredBlobStore tier, BlobWriter local) {
+    TierWriter(TieredBlobStore tier, BlobWriter local, RemoteTail tail, Digest tailDigest) {
         this.tier = tier;
         this.local = local;
+        this.tail = tail;
+        this.tailDigest = tailDigest;
     }
 
     @Override
@@ -51,6 +56,9 @@ final class TierWriter implements BlobWriter {
             throw new IllegalStateException("blob writer " + id() + " is finished");
         }
         local.write(src);
+        if (tail != null) {
+            tail.progress(local.size());
+        }
     }
 
     @Override
@@ -66,16 +74,39 @@ final class TierWriter implements BlobWriter {
             }
             // The remote needs the digest before the first byte; a caller that names none is rare.
             Digest digest = expected != null ? expected : hash(Digest.Algorithm.SHA256);
-            tier.toRemote(digest, size, this::copyTo);
+            if (!commitTail(digest, size)) {
+                tier.toRemote(digest, size, this::copyTo);
+            }
             BlobInfo info = tier.install(digest, () -> local.commit(digest, size));
             committed = true;
             return info;
         } finally {
             if (!committed) {
+                if (tail != null) {
+                    tail.abort();
+                }
                 local.abort();
             }
             tier.finished(this);
         }
+    }
+
+    /**
+     * Completes the upload that followed the writes, if there is one for this digest and it got
+     * every byte; false if the file must be uploaded now (no such upload, or it failed).
+     */
+    private boolean commitTail(Digest digest, long size) throws IOException {
+        if (tail == null) {
+            return false;
+        }
+        if (!digest.equals(tailDigest) || !tail.finish(size)) {
+            tail.abort();
+            return false;
+        }
+        try (BlobUpload upload = tail.upload()) {
+            upload.commit(size);
+        }
+        return true;
     }
 
     /** Sends the ingest file to {@code upload}, without committing it. */
@@ -106,6 +137,9 @@ final class TierWriter implements BlobWriter {
     @Override
     public void abort() {
         if (finished.compareAndSet(false, true)) {
+            if (tail != null) {
+                tail.abort();
+            }
             local.abort();
             tier.finished(this);
         }

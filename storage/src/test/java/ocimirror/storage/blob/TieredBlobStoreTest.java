@@ -255,38 +255,83 @@ class TieredBlobStoreTest extends BlobStorageContract {
         assertArrayEquals(a, readAll(da, 0, -1), "still in the remote");
     }
 
+    /** A writer as the server gets one: digest named up front (a download) or not (a chunked push). */
+    private BlobWriter writer(boolean named, Digest d) throws IOException {
+        return named ? tier.newWriterFor(d) : tier.newWriter(d.algorithm());
+    }
+
     @Test
     void theRemoteCompletesBeforeTheTierShowsTheBlob() throws IOException {
-        byte[] bytes = content(BLOB, 24);
-        Digest d = Digest.sha256(bytes);
-        boolean[] visible = new boolean[1];
-        remote.beforeCommit = x -> visible[0] = tier.stat(x).isPresent();
-        tier.put(bytes, d);
-        assertFalse(visible[0], "the tier showed the blob before the remote had it");
-        assertEquals(OptionalLong.of(BLOB), remote.remote().size(d));
+        for (boolean named : new boolean[] {false, true}) {
+            byte[] bytes = content(BLOB, named ? 24 : 124);
+            Digest d = Digest.sha256(bytes);
+            boolean[] visible = new boolean[1];
+            remote.beforeCommit = x -> visible[0] = tier.stat(x).isPresent();
+            try (BlobWriter w = writer(named, d)) {
+                w.write(ByteBuffer.wrap(bytes));
+                w.commit(d, BLOB);
+            }
+            assertFalse(visible[0], "the tier showed the blob before the remote had it, named " + named);
+            assertEquals(OptionalLong.of(BLOB), remote.remote().size(d));
+        }
     }
 
     @Test
     void aCrashBeforeTheRemoteCompletesLeavesNothingVisible() throws IOException {
-        byte[] bytes = content(BLOB, 25);
+        for (boolean named : new boolean[] {false, true}) {
+            byte[] bytes = content(BLOB, named ? 25 : 125);
+            Digest d = Digest.sha256(bytes);
+            // The process "dies" as the remote upload is about to complete: a new one starts over the same dirs.
+            remote.beforeCommit = x -> {
+                try (TieredBlobStore restarted = TieredBlobStore.open(data.resolve("tier"),
+                        FsBlobStore.open(data.resolve("remote")), 10L << 20, copies)) {
+                    assertEquals(Optional.empty(), restarted.stat(d));
+                    assertEquals(OptionalLong.empty(), restarted.size(d));
+                    assertEquals(Optional.empty(), restarted.read(d, 0, -1));
+                    assertEquals(0, leftovers());
+                    assertEquals(0, committedCount());
+                }
+                throw new IOException("killed");
+            };
+            BlobWriter w = writer(named, d);
+            w.write(ByteBuffer.wrap(bytes));
+            assertThrows(IOException.class, () -> w.commit(d, BLOB));
+            assertEquals(Optional.empty(), tier.stat(d));
+            assertEquals(0, committedCount());
+        }
+    }
+
+    @Test
+    void aWriterThatNamesItsDigestUploadsWhileItWrites() throws Exception {
+        byte[] bytes = content(BLOB, 30);
         Digest d = Digest.sha256(bytes);
-        // The process "dies" as the remote upload is about to complete: a new one starts over the same dirs.
-        remote.beforeCommit = x -> {
-            try (TieredBlobStore restarted = TieredBlobStore.open(data.resolve("tier"),
-                    FsBlobStore.open(data.resolve("remote")), 10L << 20, copies)) {
-                assertEquals(Optional.empty(), restarted.stat(d));
-                assertEquals(OptionalLong.empty(), restarted.size(d));
-                assertEquals(Optional.empty(), restarted.read(d, 0, -1));
-                assertEquals(0, leftovers());
-                assertEquals(0, committedCount());
-            }
-            throw new IOException("killed");
-        };
-        BlobWriter w = tier.newWriter(Digest.Algorithm.SHA256);
-        w.write(ByteBuffer.wrap(bytes));
-        assertThrows(IOException.class, () -> w.commit(d, BLOB));
-        assertEquals(Optional.empty(), tier.stat(d));
-        assertEquals(0, committedCount());
+        try (BlobWriter w = tier.newWriterFor(d)) {
+            w.write(ByteBuffer.wrap(bytes, 0, BLOB / 2));
+            // The remote's upload (an ingest file of the file store) has the first half before any commit.
+            waitFor(() -> remoteIngestBytes() == BLOB / 2);
+            w.write(ByteBuffer.wrap(bytes, BLOB / 2, BLOB - BLOB / 2));
+            assertEquals(OptionalLong.empty(), remote.remote().size(d), "visible remotely before commit");
+            assertEquals(d, w.commit(d, BLOB).digest());
+        }
+        assertEquals(OptionalLong.of(BLOB), remote.remote().size(d));
+        assertTrue(tier.stat(d).isPresent());
+        assertEquals(1, remote.uploads.get(), "the followed upload was the one committed");
+        assertEquals(0, leftovers());
+
+        // Aborted half-way: neither side keeps anything.
+        BlobWriter w = tier.newWriterFor(Digest.sha256(HELLO));
+        w.write(ByteBuffer.wrap(bytes, 0, 1000));
+        waitFor(() -> remoteIngestBytes() == 1000);
+        w.abort();
+        assertEquals(0, leftovers());
+    }
+
+    private long remoteIngestBytes() {
+        try (Stream<Path> s = Files.list(data.resolve("remote/ingest"))) {
+            return s.mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
