@@ -31,6 +31,15 @@ public interface BlobStore extends BlobStorage {
     /** Starts an ingest hashed with sha256 (and {@code algorithm}, if different). */
     BlobWriter newWriter(Digest.Algorithm algorithm) throws IOException;
 
+    /**
+     * Starts an ingest of the blob {@code expected}, named up front (a pull-through download knows
+     * it; a chunked push does not, and uses {@link #newWriter(Digest.Algorithm)}). The same writer,
+     * committed with the same digest; a store in front of a remote starts sending it at once.
+     */
+    default BlobWriter newWriterFor(Digest expected) throws IOException {
+        return newWriter(expected.algorithm());
+    }
+
     /** Writes {@code bytes} and commits them, verifying them against {@code expected} if not null. */
     BlobInfo put(byte[] bytes, Digest expected) throws IOException;
 

@@ -177,43 +177,7 @@ public final class FsBlobStore implements BlobStore {
     /** A {@link #newWriter} seen as a {@link BlobUpload}. */
     @Override
     public BlobUpload newUpload(Digest expected) throws IOException {
-        BlobWriter writer = newWriter(expected.algorithm());
-        return new BlobUpload() {
-            @Override
-            public String id() {
-                return writer.id();
-            }
-
-            @Override
-            public long size() {
-                return writer.size();
-            }
-
-            @Override
-            public void write(ByteBuffer src) throws IOException {
-                writer.write(src);
-            }
-
-            @Override
-            public Digest digest() {
-                return expected;
-            }
-
-            @Override
-            public void commit(long expectedSize) throws IOException {
-                writer.commit(expected, expectedSize);
-            }
-
-            @Override
-            public void abort() {
-                writer.abort();
-            }
-
-            @Override
-            public void close() {
-                writer.close();
-            }
-        };
+        return new WriterUpload(newWriter(expected.algorithm()), expected);
     }
 
     @Override
