@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code upstreams[].maxConnections} and {@code maxBandwidth} with docker-registry as the
  * upstream, three times over: {@code one} (one connection, behind a slowed proxy that counts the
- * connections open at once), {@code short} (one connection and a 1 s first-byte timeout, behind
+ * connections open at once), {@code short} (one connection and a 2 s first-byte timeout, behind
  * another slowed proxy) and {@code bw} (1 MiB/s, direct).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -63,7 +64,7 @@ class UpstreamLimitsE2ETest {
                 + "upstreams:\n"
                 + "  - {name: one, url: \"http://" + oneProxy.hostPort() + "\", plainHttp: true, maxConnections: 1}\n"
                 + "  - {name: short, url: \"http://" + shortProxy.hostPort() + "\", plainHttp: true, maxConnections: 1,\n"
-                + "     timeouts: {firstByte: 1s}}\n"
+                + "     timeouts: {firstByte: 2s}}\n"
                 + "  - {name: bw, url: \"" + upstream.url() + "\", plainHttp: true, maxBandwidth: 1MiB/s}\n");
         mirror = MirrorServer.start(ConfigLoader.load(config));
         client = new RegistryClient(URI.create("http://127.0.0.1:" + mirror.localAddress().getPort()));
@@ -110,29 +111,49 @@ class UpstreamLimitsE2ETest {
     }
 
     @Test
-    void aWaitLongerThanTheFirstByteTimeoutAnswers503() throws Exception {
-        byte[] big = push(2 << 20);  // two seconds through the 1 MiB/s proxy: holds the only connection
+    void aClientThatLeavesLeavesTheQueueAndAWaitPastTheFirstByteTimeoutAnswers503() throws Exception {
+        byte[] big = push(4 << 20);  // four seconds through the 1 MiB/s proxy: holds the only connection
         byte[] small = push(1000);
+        byte[] gone = push(1000);
         CompletableFuture<HttpResponse<byte[]>> first = CompletableFuture.supplyAsync(
                 () -> client.get("/v2/short/" + REPO + "/blobs/" + digest(big)), pool);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (shortProxy.maxOpenConnections() == 0 && System.nanoTime() < deadline) {
             Thread.sleep(10); // until the first request holds the connection
         }
+        try (Socket leaving = new Socket("127.0.0.1", mirror.localAddress().getPort())) {
+            leaving.getOutputStream().write(("GET /v2/short/" + REPO + "/blobs/" + digest(gone) + " HTTP/1.1\r\n"
+                    + "Host: mirror\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            awaitQueued(1);
+        }
+        awaitQueued(0); // well before the 2 s timeout, which would count in timeouts_total below
+
         long t0 = System.nanoTime();
         HttpResponse<byte[]> second = client.get("/v2/short/" + REPO + "/blobs/" + digest(small));
         long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertEquals(503, second.statusCode(), RegistryClient.describe(second));
         String body = new String(second.body(), StandardCharsets.UTF_8);
         assertTrue(body.contains("\"code\":\"UNAVAILABLE\"") && body.contains("maxConnections"), body);
-        assertTrue(waited >= 900, "answered after the 1 s first-byte timeout, not at once: " + waited + " ms");
+        assertTrue(waited >= 1900, "answered after the 2 s first-byte timeout, not at once: " + waited + " ms");
         assertEquals(0, upstream.blobGets(REPO, digest(small)), "it never reached the upstream");
+        assertEquals(0, upstream.blobGets(REPO, digest(gone)), "nor did the one whose client left");
 
         HttpResponse<byte[]> r = first.get(60, TimeUnit.SECONDS);
         assertEquals(200, r.statusCode());
         assertArrayEquals(big, r.body());
         PromText m = PromText.parse(mirror.metrics().scrape());
-        assertEquals(1, m.value("ocimirror_upstream_connections_timeouts_total", "upstream", "short"));
+        assertEquals(1, m.value("ocimirror_upstream_connections_timeouts_total", "upstream", "short"),
+                "the 503 only: the request whose client left did not wait for its timeout");
+    }
+
+    private void awaitQueued(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        double queued;
+        while ((queued = PromText.parse(mirror.metrics().scrape()).value("ocimirror_upstream_connections_queued",
+                "upstream", "short")) != n && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(n, queued, "requests queued for upstream 'short'");
     }
 
     @Test
