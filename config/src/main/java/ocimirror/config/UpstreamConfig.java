@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
  * @param maxRetries  retries after the first attempt on connect failures, 5xx and 429
  * @param rules       which of its repositories may be proxied ({@code allow}, {@code deny});
  *                    null: all of them
+ * @param limits      connections and bandwidth the mirror may use; null: unlimited
  */
 public record UpstreamConfig(
         String name,
@@ -45,7 +46,8 @@ public record UpstreamConfig(
         boolean plainHttp,
         Timeouts timeouts,
         int maxRetries,
-        RepoRules rules) {
+        RepoRules rules,
+        UpstreamLimits limits) {
 
     public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -89,6 +91,7 @@ public record UpstreamConfig(
                     + ", got " + maxRetries);
         }
         rules = rules == null ? RepoRules.none() : rules;
+        limits = limits == null ? UpstreamLimits.none() : limits;
     }
 
     /** Without repository rules: every repository of the upstream may be proxied. */
@@ -96,6 +99,13 @@ public record UpstreamConfig(
                           CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
                           int maxRetries) {
         this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, null);
+    }
+
+    /** Without limits: as many connections and as much bandwidth as the upstream gives. */
+    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
+                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
+                          int maxRetries, RepoRules rules) {
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, null);
     }
 
     /** What {@link #isValidName} wants, worded for an error message. */
@@ -230,6 +240,8 @@ public record UpstreamConfig(
         private int maxRetries = DEFAULT_MAX_RETRIES;
         private List<String> allow;
         private List<String> deny;
+        private int maxConnections;
+        private long maxBandwidth;
 
         private Builder(String name, String url) {
             this.name = name;
@@ -288,6 +300,18 @@ public record UpstreamConfig(
             return this;
         }
 
+        /** At most {@code n} requests in flight to the upstream; 0: unlimited. */
+        public Builder maxConnections(int n) {
+            maxConnections = n;
+            return this;
+        }
+
+        /** At most {@code bytesPerSecond} of blob downloads from the upstream; 0: unlimited. */
+        public Builder maxBandwidth(long bytesPerSecond) {
+            maxBandwidth = bytesPerSecond;
+            return this;
+        }
+
         public UpstreamConfig build() {
             URI u;
             try {
@@ -302,8 +326,14 @@ public record UpstreamConfig(
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
             }
+            UpstreamLimits limits;
+            try {
+                limits = new UpstreamLimits(maxConnections, maxBandwidth);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
+            }
             return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
-                    timeouts, maxRetries, rules);
+                    timeouts, maxRetries, rules, limits);
         }
     }
 }

@@ -72,10 +72,11 @@ final class UpstreamReader {
             throw error(at + ".maxRetries", "must be 0.." + UpstreamConfig.MAX_RETRIES_LIMIT + ", got " + maxRetries);
         }
         RepoRules rules = rules(at, s.allow(), s.deny(), url);
+        UpstreamLimits limits = limits(at, s.maxConnections(), s.maxBandwidth());
         try {
             return new UpstreamConfig(s.name(), url, aliases, Boolean.TRUE.equals(s.isDefault()), caCert,
                     credentials(at + ".credentials", s.credentials()), tagTtl, plainHttp,
-                    timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules);
+                    timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules, limits);
         } catch (IllegalArgumentException e) {
             throw error(at, e.getMessage());   // a rule checked only by the record itself
         }
@@ -92,6 +93,21 @@ final class UpstreamReader {
             int colon = m.indexOf(": ");
             throw error(at + "." + m.substring(0, colon), m.substring(colon + 2));
         }
+    }
+
+    private UpstreamLimits limits(String at, Integer maxConnections, Object maxBandwidth) throws ConfigException {
+        if (maxConnections != null && maxConnections <= 0) {
+            throw error(at + ".maxConnections", "must be positive (leave it out for no limit), got " + maxConnections);
+        }
+        long rate = 0;
+        if (maxBandwidth != null) {
+            try {
+                rate = UpstreamLimits.parseRate(maxBandwidth);
+            } catch (IllegalArgumentException e) {
+                throw error(at + ".maxBandwidth", e.getMessage());
+            }
+        }
+        return new UpstreamLimits(maxConnections == null ? 0 : maxConnections, rate);
     }
 
     private void noNulls(String at, List<String> list) throws ConfigException {
@@ -197,7 +213,8 @@ final class UpstreamReader {
     record UpstreamSection(String name, String url, List<String> aliases,
                            @JsonProperty("default") Boolean isDefault, String caCert,
                            CredentialsSection credentials, Object tagTtl, Boolean plainHttp,
-                           TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny) {
+                           TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny,
+                           Integer maxConnections, Object maxBandwidth) {
     }
 
     record CredentialsSection(String dockerConfig, String username, String passwordFile) {

@@ -47,6 +47,8 @@ class ConfigLoaderUpstreamsTest {
                     tagTtl: 30s
                     timeouts: {connect: 5s, firstByte: PT1M, idle: 90}
                     maxRetries: 0
+                    maxConnections: 8
+                    maxBandwidth: 200MiB/s
                   - name: lab
                     url: http://10.0.0.5:5000
                     plainHttp: true
@@ -75,6 +77,8 @@ class ConfigLoaderUpstreamsTest {
                 corp.timeouts());
         assertEquals(0, corp.maxRetries());
         assertEquals("registry.corp:5000", corp.authority());
+        assertEquals(new UpstreamLimits(8, 200L << 20), corp.limits());
+        assertEquals(UpstreamLimits.none(), hub.limits(), "unlimited unless configured");
 
         UpstreamConfig lab = c.upstreams().get(2);
         assertTrue(lab.plainHttp());
@@ -170,6 +174,24 @@ class ConfigLoaderUpstreamsTest {
                         "upstreams[0].timeouts.connect: must be positive"),
                 bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxRetries: 11}\n",
                         "upstreams[0].maxRetries: must be 0..10, got 11"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxConnections: 0}\n",
+                        "upstreams[0].maxConnections: must be positive (leave it out for no limit), got 0"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxConnections: -2}\n",
+                        "upstreams[0].maxConnections: must be positive"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxConnections: many}\n",
+                        "upstreams[0].maxConnections: expected an integer"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxBandwidth: 0}\n",
+                        "upstreams[0].maxBandwidth: must be positive, got 0"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxBandwidth: 0MiB/s}\n",
+                        "upstreams[0].maxBandwidth: must be positive"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxBandwidth: -5}\n",
+                        "upstreams[0].maxBandwidth: must not be negative"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxBandwidth: 200MiB/min}\n",
+                        "upstreams[0].maxBandwidth: expected a rate such as 200MiB/s"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxBandwidth: fast}\n",
+                        "upstreams[0].maxBandwidth: expected a rate such as 200MiB/s"),
+                bad("upstreams:\n  - {name: x, url: \"https://x.test\", maxBandwidth: 2XB/s}\n",
+                        "upstreams[0].maxBandwidth: unknown unit 'XB'"),
                 bad("upstreams:\n  - {name: x, url: \"https://x.test\", plainHttp: yes please}\n",
                         "upstreams[0].plainHttp: expected a boolean"),
                 bad("upstreams:\n  - {name: x, url: \"https://x.test\", mirrorOf: y}\n",

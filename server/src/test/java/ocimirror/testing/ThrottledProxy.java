@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP proxy on 127.0.0.1 that forwards to a target at a limited rate in both directions: a
@@ -21,6 +22,8 @@ public final class ThrottledProxy implements AutoCloseable {
     private final String targetHost;
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicInteger maxOpen = new AtomicInteger();
     private volatile long bytesPerSecond;
     private volatile boolean closed;
 
@@ -53,6 +56,14 @@ public final class ThrottledProxy implements AutoCloseable {
         this.bytesPerSecond = bytesPerSecond;
     }
 
+    /**
+     * The most connections that were open through the proxy at once. An HTTP/1.1 client sends
+     * one request at a time on a connection, so this bounds the requests it had in flight.
+     */
+    public int maxOpenConnections() {
+        return maxOpen.get();
+    }
+
     private void acceptLoop() {
         while (!closed) {
             try {
@@ -60,8 +71,9 @@ public final class ThrottledProxy implements AutoCloseable {
                 Socket target = new Socket(targetHost, targetPort);
                 sockets.add(client);
                 sockets.add(target);
-                pump(client, target, "up");
-                pump(target, client, "down");
+                maxOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
+                pump(client, target, "up", null);
+                pump(target, client, "down", open::decrementAndGet);
             } catch (IOException e) {
                 if (!closed) {
                     sleep(10);
@@ -70,7 +82,7 @@ public final class ThrottledProxy implements AutoCloseable {
         }
     }
 
-    private void pump(Socket from, Socket to, String direction) {
+    private void pump(Socket from, Socket to, String direction, Runnable onClosed) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[CHUNK];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
@@ -84,6 +96,9 @@ public final class ThrottledProxy implements AutoCloseable {
             } finally {
                 closeQuietly(from);
                 closeQuietly(to);
+                if (onClosed != null) {
+                    onClosed.run();
+                }
             }
         }, "throttled-proxy-" + direction);
         t.setDaemon(true);

@@ -3,6 +3,8 @@ package ocimirror.server.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -17,6 +19,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import ocimirror.server.pullthrough.AcceptedTypes;
 import ocimirror.server.pullthrough.BlobFetch;
@@ -233,13 +236,30 @@ final class RegistryEndpoints {
     /** A proxied blob, asked for once more if it was evicted between the lookup and the read. */
     private void proxiedBlob(Exchange ex, RepoTarget.Proxied p, OciRoute.Blob r, boolean retry) {
         Runnable again = retry ? () -> proxiedBlob(ex, p, r, false) : null;
-        h.await(ex, pullThrough.blob(p, r.digest(), ex.record::cache), source -> {
+        h.await(ex, leaveOnClose(pullThrough.blob(p, r.digest(), ex.record::cache)), source -> {
             if (source instanceof BlobSource.Stored s) {
                 writeBlob(ex, s.blob(), again);
             } else {
                 writeDownloading(ex, ((BlobSource.Downloading) source).fetch(), again);
             }
         });
+    }
+
+    /**
+     * Cancels {@code source} if the client's connection closes while it waits (a download queued
+     * for the upstream's connections then leaves the queue); returns what to await: the same
+     * outcome, except that after a cancellation nothing is left to answer, so it never completes.
+     */
+    private CompletableFuture<BlobSource> leaveOnClose(CompletableFuture<BlobSource> source) {
+        if (source.isDone()) {
+            return source;
+        }
+        ChannelFuture closed = h.context().channel().closeFuture();
+        ChannelFutureListener leave = f -> source.cancel(false);
+        closed.addListener(leave);
+        source.whenComplete((v, e) -> closed.removeListener(leave));
+        return source.exceptionallyCompose(e -> source.isCancelled() ? new CompletableFuture<>()
+                : CompletableFuture.failedFuture(e));
     }
 
     /**

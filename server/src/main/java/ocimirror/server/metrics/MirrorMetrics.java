@@ -295,6 +295,7 @@ public final class MirrorMetrics implements AutoCloseable {
      */
     public UpstreamClients meter(UpstreamClients clients) {
         Map<String, UpstreamClient> metered = new LinkedHashMap<>();
+        clients.limiters().forEach(upstreams::limits);
         for (UpstreamClient c : clients.all()) {
             upstreams.rateLimit(c.name());
             metered.put(c.name(), new MeteredUpstreamClient(c, upstreams));

@@ -1,6 +1,8 @@
 package ocimirror.server.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -11,7 +13,10 @@ import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import ocimirror.server.upstream.ConnectionLimiter;
 import ocimirror.server.upstream.ResponseListener;
+import ocimirror.server.upstream.TokenBucket;
+import ocimirror.server.upstream.UpstreamLimiter;
 import ocimirror.server.upstream.UpstreamException;
 
 /**
@@ -49,6 +54,33 @@ final class UpstreamMeters {
                     .description("The upstream's rate limit per window, as its last response said").register(registry);
             return r;
         });
+    }
+
+    /** Registers the meters of an upstream's {@code maxConnections} turns and {@code maxBandwidth} pauses. */
+    void limits(UpstreamLimiter l) {
+        ConnectionLimiter c = l.connections();
+        String u = l.upstream();
+        Gauge.builder("ocimirror.upstream.connections.in.use", c, ConnectionLimiter::inUse).tag("upstream", u)
+                .description("Requests to the upstream in flight now (each holds one of its maxConnections)")
+                .register(registry);
+        Gauge.builder("ocimirror.upstream.connections.queued", c, ConnectionLimiter::queued).tag("upstream", u)
+                .description("Requests waiting for one of the upstream's maxConnections now").register(registry);
+        FunctionCounter.builder("ocimirror.upstream.connections.waits", c, ConnectionLimiter::waits).tag("upstream", u)
+                .description("Requests that had to wait for one of the upstream's maxConnections").register(registry);
+        FunctionTimer.builder("ocimirror.upstream.connections.wait", c, ConnectionLimiter::waitsEnded,
+                        ConnectionLimiter::waitedNanos, TimeUnit.NANOSECONDS).tag("upstream", u)
+                .description("Time requests waited for one of the upstream's maxConnections (waits that ended)")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.upstream.connections.timeouts", c, ConnectionLimiter::timeouts)
+                .tag("upstream", u).description("Waits for one of the upstream's maxConnections that gave up after"
+                        + " its first-byte timeout (answered 503)").register(registry);
+        TokenBucket b = l.bandwidth();
+        if (b != null) {
+            FunctionCounter.builder("ocimirror.upstream.bandwidth.paused", b, x -> x.pausedNanos() / 1e9)
+                    .baseUnit("seconds").tag("upstream", u)
+                    .description("Time downloads from the upstream paused reading to keep to its maxBandwidth,"
+                            + " summed over downloads").register(registry);
+        }
     }
 
     Collection<String> names() {

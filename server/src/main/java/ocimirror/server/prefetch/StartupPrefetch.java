@@ -131,7 +131,7 @@ public final class StartupPrefetch implements AutoCloseable {
                 return;
             }
             if (blobs.add(b.digest())) {
-                BlobSource source = await(pullThrough.blob(target, b.digest()));
+                BlobSource source = await(pullThrough.prefetchBlob(target, b.digest()));
                 if (source instanceof BlobSource.Downloading d) {
                     await(d.fetch().committed());
                 }

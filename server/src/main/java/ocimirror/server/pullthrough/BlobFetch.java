@@ -70,6 +70,10 @@ public final class BlobFetch {
     private volatile boolean cancelled;
     private volatile CompletableFuture<Long> transfer;
     private volatile CompletableFuture<Void> ingestCreated;
+    // Who wants it, guarded by waiters: clients waiting for it to start, and background work.
+    private volatile int clients;
+    private boolean background;
+    private volatile boolean hasTurn;
 
     private record Waiter(long seen, CompletableFuture<Void> future) {
     }
@@ -136,6 +140,43 @@ public final class BlobFetch {
     }
 
     /**
+     * Records that a client ({@code background} false) or background work (prefetch) wants this
+     * download: while it waits for one of the upstream's {@code maxConnections}, a client's goes
+     * first.
+     *
+     * @return false if the fetch failed already (the caller starts another)
+     */
+    boolean want(boolean background) {
+        synchronized (waiters) {
+            if (failure != null) {
+                return false;
+            }
+            if (background) {
+                this.background = true;
+            } else {
+                clients++;
+            }
+            return true;
+        }
+    }
+
+    /**
+     * A client that {@link #want}ed it is gone. If nobody wants it any more and it still waits for
+     * a turn among the upstream's connections, it leaves the queue (it is abandoned: nothing was
+     * downloaded); once under way it runs on for the cache, as always.
+     */
+    void unwant() {
+        synchronized (waiters) {
+            clients = Math.max(0, clients - 1);
+            if (clients > 0 || background || hasTurn || failure != null) {
+                return;
+            }
+        }
+        fail(new CancellationException("every client left while the download of " + digest
+                + " waited for a connection to the upstream"));
+    }
+
+    /**
      * Opens the bytes for reading: the ingest file while it grows (the channel stays valid after
      * the commit renames the file, which keeps its inode), else the committed blob. The caller
      * closes it.
@@ -197,6 +238,16 @@ public final class BlobFetch {
     }
 
     private final class Sink implements BlobSink {
+        @Override
+        public boolean clientWaiting() {
+            return clients > 0; // read under the limiter's lock: a stale value only reorders the queue
+        }
+
+        @Override
+        public void onTurn() {
+            hasTurn = true;
+        }
+
         @Override
         public CompletionStage<Void> onStart(long length) {
             contentLength = length;

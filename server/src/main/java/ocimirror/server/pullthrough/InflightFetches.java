@@ -56,11 +56,21 @@ public final class InflightFetches implements AutoCloseable {
      * request started the download ({@link CacheResult#MISS}) or joined one ({@link CacheResult#COALESCED}).
      */
     public BlobFetch join(Digest digest, UpstreamClient client, RepoName repo, Consumer<CacheResult> outcome) {
+        return join(digest, client, repo, outcome, false);
+    }
+
+    /**
+     * As {@link #join(Digest, UpstreamClient, RepoName, Consumer)}, for a client ({@code background}
+     * false: it calls {@link BlobFetch#unwant()} if it leaves before the download starts) or for
+     * background work, which yields to clients while downloads wait for the upstream's connections.
+     */
+    public BlobFetch join(Digest digest, UpstreamClient client, RepoName repo, Consumer<CacheResult> outcome,
+                          boolean background) {
         requireNonNull(client, "client");
         requireNonNull(repo, "repo");
         while (true) {
             BlobFetch existing = byDigest.get(digest);
-            if (existing != null && existing.failure() == null) {
+            if (existing != null && existing.failure() == null && existing.want(background)) {
                 joined.increment();
                 outcome.accept(CacheResult.COALESCED);
                 return existing;
@@ -77,6 +87,7 @@ public final class InflightFetches implements AutoCloseable {
             boolean won = existing == null ? byDigest.putIfAbsent(digest, fresh) == null
                     : byDigest.replace(digest, existing, fresh);
             if (won) {
+                fresh.want(background);
                 started.increment();
                 outcome.accept(CacheResult.MISS);
                 fresh.start(client, repo);

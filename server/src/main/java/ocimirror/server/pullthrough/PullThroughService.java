@@ -202,8 +202,25 @@ public final class PullThroughService implements AutoCloseable {
         return blob(target, digest, r -> { });
     }
 
-    /** As {@link #blob(RepoTarget.Proxied, Digest)}, telling {@code outcome} what the cache did. */
+    /**
+     * As {@link #blob(RepoTarget.Proxied, Digest)}, telling {@code outcome} what the cache did.
+     * Cancelling the future says the client left: a download that waits for one of the upstream's
+     * {@code maxConnections} and that nobody else wants leaves the queue.
+     */
     public CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest, Consumer<CacheResult> outcome) {
+        return blob(target, digest, outcome, false);
+    }
+
+    /**
+     * As {@link #blob(RepoTarget.Proxied, Digest)} for background work (prefetch): its download
+     * waits behind clients' for the upstream's {@code maxConnections}.
+     */
+    public CompletableFuture<BlobSource> prefetchBlob(RepoTarget.Proxied target, Digest digest) {
+        return blob(target, digest, r -> { }, true);
+    }
+
+    private CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest, Consumer<CacheResult> outcome,
+                                               boolean background) {
         try {
             Optional<BlobInfo> local = blobs.stat(digest);
             if (local.isPresent()) {
@@ -219,12 +236,12 @@ public final class PullThroughService implements AutoCloseable {
                 return CompletableFuture.failedFuture(OciError.BLOB_UNKNOWN.exception(describe(target, digest)
                         + " not found at upstream '" + target.upstream().name() + "' (cached answer)"));
             }
-            BlobFetch fetch = fetches.join(digest, client(target), target.upstreamRepo(), outcome);
+            BlobFetch fetch = fetches.join(digest, client(target), target.upstreamRepo(), outcome, background);
             if (fetch == null) { // committed just now
-                return blob(target, digest, outcome);
+                return blob(target, digest, outcome, background);
             }
             fetch.committed().thenRun(() -> link(target.repo(), digest));
-            return fetch.started().thenCompose(length -> length >= 0
+            CompletableFuture<BlobSource> answer = fetch.started().thenCompose(length -> length >= 0
                             ? CompletableFuture.<BlobSource>completedFuture(new BlobSource.Downloading(fetch))
                             // No declared length, so no Content-Length to answer with until it is all in.
                             : fetch.committed().thenApply(BlobSource.Stored::new))
@@ -235,6 +252,14 @@ public final class PullThroughService implements AutoCloseable {
                         return CompletableFuture.failedFuture(UpstreamFailures.toOci(e, target.upstream().name(),
                                 OciError.BLOB_UNKNOWN, describe(target, digest)));
                     });
+            if (!background) {
+                answer.whenComplete((v, e) -> {
+                    if (answer.isCancelled()) {
+                        fetch.unwant();
+                    }
+                });
+            }
+            return answer;
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -339,7 +364,7 @@ public final class PullThroughService implements AutoCloseable {
     }
 
     private CompletableFuture<?> prefetchOne(RepoTarget.Proxied target, Digest digest) {
-        return blob(target, digest).thenCompose(source -> source instanceof BlobSource.Downloading d
+        return prefetchBlob(target, digest).thenCompose(source -> source instanceof BlobSource.Downloading d
                 ? d.fetch().committed() : CompletableFuture.completedFuture(null));
     }
 

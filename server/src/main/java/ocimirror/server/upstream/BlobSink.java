@@ -38,4 +38,17 @@ public interface BlobSink {
      * Whatever the sink wrote must be discarded.
      */
     void onError(Throwable error);
+
+    /**
+     * Whether a client waits for this body now, asked while the request waits for one of the
+     * upstream's {@code maxConnections}: a client's request goes before background work (prefetch).
+     * Called under the limiter's lock: cheap, no blocking, no locks.
+     */
+    default boolean clientWaiting() {
+        return true;
+    }
+
+    /** The request got its turn among the upstream's {@code maxConnections} and goes out now. */
+    default void onTurn() {
+    }
 }

@@ -59,6 +59,7 @@ final class Exchange extends ChannelInboundHandlerAdapter {
     private final int aggregateLimit;
     private final Function<Channel, io.netty.util.concurrent.Future<Void>> release;
     private final CompletableFuture<RawResponse> result;
+    private final TokenBucket bandwidth;
 
     private State state = State.HEADERS;
     private HttpResponse response;
@@ -71,13 +72,15 @@ final class Exchange extends ChannelInboundHandlerAdapter {
     private boolean sinkBusy;
     private boolean lastSeen;
     private boolean inputClosed;
+    private long unpaid;
+    private boolean paused;
     private long startedAt;
     private long lastActivity;
     private io.netty.util.concurrent.ScheduledFuture<?> timer;
 
     Exchange(Channel ch, Origin origin, boolean reused, HttpRequest request, long firstByteNanos, long idleNanos,
              BodyTarget target, int aggregateLimit, Function<Channel, io.netty.util.concurrent.Future<Void>> release,
-             CompletableFuture<RawResponse> result) {
+             CompletableFuture<RawResponse> result, TokenBucket bandwidth) {
         this.ch = ch;
         this.origin = origin;
         this.reused = reused;
@@ -88,6 +91,7 @@ final class Exchange extends ChannelInboundHandlerAdapter {
         this.aggregateLimit = aggregateLimit;
         this.release = release;
         this.result = result;
+        this.bandwidth = bandwidth;
     }
 
     /** Installs itself and sends the request; call on the channel's event loop. */
@@ -190,6 +194,7 @@ final class Exchange extends ChannelInboundHandlerAdapter {
             }
         } else if (state == State.STREAM && n > 0) {
             batch.addComponent(true, content.retain());
+            unpaid += n;
         }
         if (c instanceof LastHttpContent) {
             lastSeen = true;
@@ -236,9 +241,28 @@ final class Exchange extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        if (!lastSeen && !inputClosed && batch.readableBytes() < READ_AHEAD) {
-            ch.read();
+        if (!lastSeen && !inputClosed && !paused && batch.readableBytes() < READ_AHEAD) {
+            readOrPause();
         }
+    }
+
+    /**
+     * The next read, unless the upstream's {@code maxBandwidth} says to pause first: then reading
+     * resumes from a scheduled task (the socket's buffer fills meanwhile, and TCP slows the sender).
+     */
+    private void readOrPause() {
+        long wait = bandwidth == null || unpaid == 0 ? 0 : bandwidth.take(unpaid);
+        unpaid = 0;
+        if (wait <= 0) {
+            ch.read();
+            return;
+        }
+        paused = true;
+        ch.eventLoop().schedule(() -> {
+            paused = false;
+            lastActivity = System.nanoTime();
+            deliver();
+        }, wait, TimeUnit.NANOSECONDS);
     }
 
     /**
@@ -346,8 +370,8 @@ final class Exchange extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (sinkBusy) {
-            schedule(idleNanos); // the consumer holds us back: not the upstream's silence
+        if (sinkBusy || paused) {
+            schedule(idleNanos); // the consumer or the bandwidth limit holds us back: not the upstream's silence
             return;
         }
         long left = lastActivity + idleNanos - now;

@@ -49,12 +49,20 @@ final class HttpTransport implements AutoCloseable {
     private final SslContext ssl;
     private final UpstreamConfig.Timeouts timeouts;
     private final int maxConnections;
+    private final TokenBucket bandwidth;
     private final ChannelGroup channels;
     private final OffloadedDnsResolverGroup resolver;
     private final ConcurrentMap<Origin, FixedChannelPool> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     HttpTransport(String name, EventLoopGroup group, SslContext ssl, UpstreamConfig.Timeouts timeouts, int maxConnections) {
+        this(name, group, ssl, timeouts, maxConnections, null);
+    }
+
+    /** @param bandwidth paces every 2xx body streamed to a target (blob downloads); null: no limit */
+    HttpTransport(String name, EventLoopGroup group, SslContext ssl, UpstreamConfig.Timeouts timeouts, int maxConnections,
+                  TokenBucket bandwidth) {
+        this.bandwidth = bandwidth;
         this.ssl = Objects.requireNonNull(ssl, "ssl");
         this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
         this.maxConnections = maxConnections;
@@ -115,7 +123,7 @@ final class HttpTransport implements AutoCloseable {
                 long firstByte = timeouts.firstByte().toNanos();
                 long idle = timeouts.idle().toNanos();
                 ch.eventLoop().execute(() -> new Exchange(ch, origin, reused, request, firstByte, idle, target,
-                        aggregateLimit, pool::release, result).start());
+                        aggregateLimit, pool::release, result, bandwidth).start());
             });
         });
         return result;

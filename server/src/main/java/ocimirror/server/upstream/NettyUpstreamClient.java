@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
 import ocimirror.config.RegistryCredentials;
@@ -64,6 +65,7 @@ public final class NettyUpstreamClient implements UpstreamClient {
     private final Origin origin;
     private final HttpTransport transport;
     private final UpstreamAuth auth;
+    private final UpstreamLimiter limiter;
 
     /**
      * @param credentials the mirror's credentials for this upstream (see {@link RegistryCredentials#forUpstream})
@@ -78,8 +80,9 @@ public final class NettyUpstreamClient implements UpstreamClient {
         this.options = Objects.requireNonNull(options, "options");
         this.origin = Origin.of(config.url());
         // Built for plain-HTTP upstreams too: their token realm or redirects may be HTTPS.
+        this.limiter = UpstreamLimiter.of(config, group);
         this.transport = new HttpTransport(config.name(), group, UpstreamTls.clientContext(config.caCert()), config.timeouts(),
-                options.maxConnectionsPerHost());
+                options.maxConnectionsPerHost(), limiter.bandwidth());
         this.auth = new UpstreamAuth(config.name(), credentials, config.plainHttp(), clock, json, this::realmGet);
     }
 
@@ -99,6 +102,11 @@ public final class NettyUpstreamClient implements UpstreamClient {
     @Override
     public String name() {
         return config.name();
+    }
+
+    /** The upstream's connection turns and bandwidth bucket (for metrics). */
+    public UpstreamLimiter limiter() {
+        return limiter;
     }
 
     @Override
@@ -187,6 +195,7 @@ public final class NettyUpstreamClient implements UpstreamClient {
         final int limit;
         volatile boolean cancelled;
         volatile CompletableFuture<RawResponse> inFlight;
+        volatile CompletableFuture<ConnectionLimiter.Permit> turn;
 
         Call(HttpMethod method, String path, List<String> accept, String scope, SinkGuard sink, int limit) {
             this.method = method;
@@ -203,6 +212,14 @@ public final class NettyUpstreamClient implements UpstreamClient {
             if (f != null) {
                 f.cancel(false);
             }
+            CompletableFuture<ConnectionLimiter.Permit> t = turn;
+            if (t != null) {
+                t.cancel(false); // leaves the queue if it still waits
+            }
+        }
+
+        boolean clientWaiting() {
+            return sink == null || sink.clientWaiting();
         }
 
         boolean delivered() {
@@ -215,9 +232,35 @@ public final class NettyUpstreamClient implements UpstreamClient {
         }
     }
 
+    /**
+     * Runs {@code call} once it has one of the upstream's turns ({@code maxConnections}), held
+     * through its retries, auth round and redirects. A wait past the first-byte timeout fails
+     * with {@link Kind#TIMEOUT} (a 503 for the client) and is not retried: the queue is the
+     * mirror's own, and waiting again would only lengthen it.
+     */
     private CompletableFuture<RawResponse> execute(Call call) {
         CompletableFuture<RawResponse> out = new CompletableFuture<>();
-        attempt(call, 1, 1, out);
+        CompletableFuture<ConnectionLimiter.Permit> turn = limiter.connections().acquire(call::clientWaiting);
+        call.turn = turn;
+        if (call.cancelled) {
+            turn.cancel(false);
+        }
+        turn.whenComplete((permit, err) -> {
+            if (err != null) {
+                Throwable e = unwrap(err);
+                out.completeExceptionally(e instanceof TimeoutException
+                        ? new UpstreamException(Kind.TIMEOUT, "upstream '" + config.name() + "': "
+                                + call.describe(config.url().resolve(call.path)) + " waited for a turn: " + e.getMessage()
+                                + " (maxConnections)")
+                        : e);
+                return;
+            }
+            out.whenComplete((r, e) -> permit.release());
+            if (call.sink != null) {
+                call.sink.onTurn();
+            }
+            attempt(call, 1, 1, out);
+        });
         return out;
     }
 

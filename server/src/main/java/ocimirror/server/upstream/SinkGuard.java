@@ -26,6 +26,18 @@ final class SinkGuard implements Exchange.BodyTarget {
         return started;
     }
 
+    boolean clientWaiting() {
+        return sink.clientWaiting();
+    }
+
+    void onTurn() {
+        try {
+            sink.onTurn();
+        } catch (RuntimeException e) {
+            LOG.warn("blob sink failed in onTurn", e);
+        }
+    }
+
     long bytes() {
         return bytes.get();
     }

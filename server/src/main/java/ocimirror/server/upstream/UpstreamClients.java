@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import java.time.Clock;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -19,9 +20,11 @@ import ocimirror.config.UpstreamConfig;
 public final class UpstreamClients implements AutoCloseable {
 
     private final Map<String, UpstreamClient> byName;
+    private final List<UpstreamLimiter> limiters;
 
-    private UpstreamClients(Map<String, UpstreamClient> byName) {
+    private UpstreamClients(Map<String, UpstreamClient> byName, List<UpstreamLimiter> limiters) {
         this.byName = byName;
+        this.limiters = limiters;
     }
 
     /**
@@ -48,12 +51,18 @@ public final class UpstreamClients implements AutoCloseable {
             clients.values().forEach(UpstreamClient::close);
             throw e;
         }
-        return new UpstreamClients(Map.copyOf(clients));
+        return new UpstreamClients(Map.copyOf(clients), clients.values().stream()
+                .map(c -> ((NettyUpstreamClient) c).limiter()).toList());
     }
 
     /** Wraps clients built elsewhere (tests, or another implementation). */
     public static UpstreamClients of(Map<String, UpstreamClient> clients) {
-        return new UpstreamClients(Map.copyOf(clients));
+        return new UpstreamClients(Map.copyOf(clients), List.of());
+    }
+
+    /** The connection and bandwidth limiters of the clients {@link #create} built; none for {@link #of}. */
+    public List<UpstreamLimiter> limiters() {
+        return limiters;
     }
 
     public Optional<UpstreamClient> get(String name) {

@@ -189,6 +189,20 @@ class ConfigCheckTest {
         assertTrue(o.contains(" prefetchPlatforms=linux/amd64,linux/arm64/v8\n"), o);
     }
 
+    @Test
+    void limitsArePrinted() throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                upstreams:
+                  - {name: docker.io, url: "https://registry-1.docker.io", default: true, maxConnections: 8,
+                     maxBandwidth: 200MiB/s}
+                  - {name: quay, url: "https://quay.io", maxBandwidth: 1500000}
+                """);
+        assertEquals(0, run("config", "check", file.toString()), err.toString());
+        String o = out.toString();
+        assertTrue(o.contains("tagTtl=10m maxConnections=8 maxBandwidth=200.0 MiB/s\n"), o);
+        assertTrue(o.contains("tagTtl=10m maxBandwidth=1.4 MiB/s\n"), o);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "pullThrough: {prefetch: [library/alpine:3, library/ubuntu:24.04]} | pullThrough.prefetch[1]: 'library/ubuntu:24.04' is refused by its upstream's rules: repository 'library/ubuntu' of upstream 'docker.io' is not proxied by this mirror: it matches deny rule 'library/ubuntu'",

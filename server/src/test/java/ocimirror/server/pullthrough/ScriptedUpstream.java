@@ -172,6 +172,17 @@ public final class ScriptedUpstream implements UpstreamClient {
             });
         }
 
+        /** What the sink tells the connection queue: does a client wait for this download? */
+        public boolean clientWaiting() {
+            return sink.clientWaiting();
+        }
+
+        /** The download got its turn among the upstream's connections (it would go out now). */
+        public Transfer turn() {
+            sink.onTurn();
+            return this;
+        }
+
         /** Whether the mirror cancelled the transfer. */
         public boolean cancelled() {
             return result.isCancelled();
