@@ -33,6 +33,9 @@ import java.util.regex.Pattern;
  * @param maxRetries  retries after the first attempt on connect failures, 5xx and 429
  * @param rules       which of its repositories may be proxied ({@code allow}, {@code deny});
  *                    null: all of them
+ * @param urls        the URLs tried in order, failing over from one to the next ({@code urls});
+ *                    the first is {@code url} with {@code caCert} and {@code credentials}. Null:
+ *                    that one URL alone
  */
 public record UpstreamConfig(
         String name,
@@ -45,7 +48,8 @@ public record UpstreamConfig(
         boolean plainHttp,
         Timeouts timeouts,
         int maxRetries,
-        RepoRules rules) {
+        RepoRules rules,
+        List<UpstreamUrl> urls) {
 
     public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -89,6 +93,20 @@ public record UpstreamConfig(
                     + ", got " + maxRetries);
         }
         rules = rules == null ? RepoRules.none() : rules;
+        urls = urls == null ? List.of(new UpstreamUrl(url, caCert, credentials)) : checkUrls(name, urls, plainHttp);
+        UpstreamUrl first = urls.get(0);
+        if (!first.url().equals(url) || !Objects.equals(first.caCert(), caCert)
+                || !first.credentials().equals(credentials)) {
+            throw new IllegalArgumentException("upstream '" + name + "': url, caCert and credentials must be those"
+                    + " of urls[0]");
+        }
+    }
+
+    /** With repository rules, one URL. */
+    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
+                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
+                          int maxRetries, RepoRules rules) {
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, null);
     }
 
     /** Without repository rules: every repository of the upstream may be proxied. */
@@ -115,6 +133,46 @@ public record UpstreamConfig(
     /** Whether {@code alias} is a lower-case host name or IPv4 address, optionally with {@code :port}. */
     public static boolean isValidAlias(String alias) {
         return alias != null && alias.length() <= 255 && ALIAS.matcher(alias).matches();
+    }
+
+    private static List<UpstreamUrl> checkUrls(String name, List<UpstreamUrl> urls, boolean plainHttp) {
+        List<UpstreamUrl> copy = List.copyOf(urls);
+        if (copy.isEmpty()) {
+            throw new IllegalArgumentException("upstream '" + name + "': urls must not be empty");
+        }
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < copy.size(); i++) {
+            String problem = urlProblem(copy.get(i).url(), plainHttp);
+            if (problem != null) {
+                throw new IllegalArgumentException("upstream '" + name + "': urls[" + i + "] " + problem);
+            }
+            if (!seen.add(copy.get(i).origin())) {
+                throw new IllegalArgumentException("upstream '" + name + "': urls[" + i + "] '" + copy.get(i).url()
+                        + "' is listed twice");
+            }
+        }
+        return copy;
+    }
+
+    /**
+     * This upstream as if URL {@code index} of {@link #urls} were its only one, with that URL's
+     * CA and credentials: what one URL's client, and {@code doctor}'s checks of it, are built from.
+     */
+    public UpstreamConfig forUrl(int index) {
+        UpstreamUrl u = urls.get(index);
+        return new UpstreamConfig(name, u.url(), aliases, isDefault, u.caCert(), u.credentials(), tagTtl, plainHttp,
+                timeouts, maxRetries, rules, null);
+    }
+
+    /** The same upstream with {@code n} retries. */
+    public UpstreamConfig withMaxRetries(int n) {
+        return new UpstreamConfig(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, n,
+                rules, urls);
+    }
+
+    /** Whether any of {@code urls} is Docker Hub's: then names get the implicit {@code library/}. */
+    public static boolean anyDockerHub(List<UpstreamUrl> urls) {
+        return urls.stream().anyMatch(u -> isDockerHubHost(u.url().getHost()));
     }
 
     private static void checkUrl(String name, URI url, boolean plainHttp) {
@@ -176,10 +234,11 @@ public record UpstreamConfig(
 
     /**
      * Whether single-segment repository names get Docker Hub's implicit {@code library/}
-     * prefix ({@code nginx} is {@code library/nginx}): true for Docker Hub's host names.
+     * prefix ({@code nginx} is {@code library/nginx}): true when any of its URLs is Docker Hub's
+     * (a mirror of Docker Hub failing over to it serves the same names).
      */
     public boolean implicitLibraryPrefix() {
-        return isDockerHubHost(host());
+        return anyDockerHub(urls);
     }
 
     /** The name and the aliases, the strings a request may use to select this upstream. */
@@ -230,6 +289,7 @@ public record UpstreamConfig(
         private int maxRetries = DEFAULT_MAX_RETRIES;
         private List<String> allow;
         private List<String> deny;
+        private final List<UpstreamUrl> failover = new ArrayList<>();
 
         private Builder(String name, String url) {
             this.name = name;
@@ -288,6 +348,12 @@ public record UpstreamConfig(
             return this;
         }
 
+        /** Further URLs, after the first, to fail over to in this order. */
+        public Builder failover(UpstreamUrl... more) {
+            failover.addAll(List.of(more));
+            return this;
+        }
+
         public UpstreamConfig build() {
             URI u;
             try {
@@ -296,14 +362,20 @@ public record UpstreamConfig(
                 throw new IllegalArgumentException("upstream '" + name + "': url '" + url + "' is not a URI: "
                         + e.getReason());
             }
+            List<UpstreamUrl> urls = null;
+            if (!failover.isEmpty()) {
+                urls = new ArrayList<>(List.of(new UpstreamUrl(u, caCert, credentials)));
+                urls.addAll(failover);
+            }
             RepoRules rules;
             try {
-                rules = RepoRules.of(allow, deny, isDockerHubHost(u.getHost()));
+                rules = RepoRules.of(allow, deny, isDockerHubHost(u.getHost())
+                        || (urls != null && anyDockerHub(urls)));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
             }
             return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
-                    timeouts, maxRetries, rules);
+                    timeouts, maxRetries, rules, urls);
         }
     }
 }
