@@ -12,7 +12,8 @@ import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
 
 /**
- * One {@link UpstreamClient} per configured upstream, by name, sharing one event loop group.
+ * One {@link UpstreamClient} per configured upstream, by name, sharing one event loop group
+ * (a {@link FailoverUpstreamClient} for an upstream with several URLs).
  * Credentials are read when this is created, so a missing or malformed credentials file
  * fails start-up with the upstream and the file named, not the first pull.
  */
@@ -36,6 +37,14 @@ public final class UpstreamClients implements AutoCloseable {
             for (UpstreamConfig u : upstreams) {
                 if (clients.containsKey(u.name())) {
                     throw new IllegalArgumentException("two upstreams are named '" + u.name() + "'");
+                }
+                if (u.urls().size() > 1) {
+                    try {
+                        clients.put(u.name(), FailoverUpstreamClient.create(u, group, clock, options));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("upstream '" + u.name() + "': " + e.getMessage(), e);
+                    }
+                    continue;
                 }
                 Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
                 try {
