@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import ocimirror.config.CaCertificates;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
@@ -116,7 +117,7 @@ final class ConfigCommand implements Runnable {
                         + one.url()));
             }
             return "upstream " + u.name() + ": " + (several ? u.urls().stream().map(x -> x.url().toString())
-                            .collect(java.util.stream.Collectors.joining(",")) : u.url())
+                            .collect(Collectors.joining(",")) : u.url())
                     + " aliases=" + (u.aliases().isEmpty() ? "(none)" : String.join(",", u.aliases()))
                     + (u.isDefault() ? " default" : "")
                     + (several ? "" : access(u, "upstream '" + u.name() + "'"))

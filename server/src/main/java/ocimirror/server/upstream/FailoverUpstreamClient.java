@@ -1,5 +1,6 @@
 package ocimirror.server.upstream;
 
+import io.netty.channel.EventLoopGroup;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
@@ -81,7 +82,7 @@ public final class FailoverUpstreamClient implements UpstreamClient {
      *
      * @throws CredentialsException if a URL's credentials cannot be read (the message names the URL)
      */
-    public static FailoverUpstreamClient create(UpstreamConfig config, io.netty.channel.EventLoopGroup group,
+    public static FailoverUpstreamClient create(UpstreamConfig config, EventLoopGroup group,
                                                 Clock clock, UpstreamClientOptions options) {
         List<String> names = new ArrayList<>();
         List<UpstreamClient> clients = new ArrayList<>();
