@@ -34,6 +34,9 @@ import java.util.regex.Pattern;
  * @param rules       which of its repositories may be proxied ({@code allow}, {@code deny});
  *                    null: all of them
  * @param limits      connections and bandwidth the mirror may use; null: unlimited
+ * @param urls        the URLs tried in order, failing over from one to the next ({@code urls});
+ *                    the first is {@code url} with {@code caCert} and {@code credentials}. Null:
+ *                    that one URL alone
  */
 public record UpstreamConfig(
         String name,
@@ -47,7 +50,8 @@ public record UpstreamConfig(
         Timeouts timeouts,
         int maxRetries,
         RepoRules rules,
-        UpstreamLimits limits) {
+        UpstreamLimits limits,
+        List<UpstreamUrl> urls) {
 
     public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -92,6 +96,21 @@ public record UpstreamConfig(
         }
         rules = rules == null ? RepoRules.none() : rules;
         limits = limits == null ? UpstreamLimits.none() : limits;
+        urls = urls == null ? List.of(new UpstreamUrl(url, caCert, credentials)) : checkUrls(name, urls, plainHttp);
+        UpstreamUrl first = urls.get(0);
+        if (!first.url().equals(url) || !Objects.equals(first.caCert(), caCert)
+                || !first.credentials().equals(credentials)) {
+            throw new IllegalArgumentException("upstream '" + name + "': url, caCert and credentials must be those"
+                    + " of urls[0]");
+        }
+    }
+
+    /** With limits, one URL. */
+    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
+                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
+                          int maxRetries, RepoRules rules, UpstreamLimits limits) {
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, limits,
+                null);
     }
 
     /** Without repository rules: every repository of the upstream may be proxied. */
@@ -125,6 +144,46 @@ public record UpstreamConfig(
     /** Whether {@code alias} is a lower-case host name or IPv4 address, optionally with {@code :port}. */
     public static boolean isValidAlias(String alias) {
         return alias != null && alias.length() <= 255 && ALIAS.matcher(alias).matches();
+    }
+
+    private static List<UpstreamUrl> checkUrls(String name, List<UpstreamUrl> urls, boolean plainHttp) {
+        List<UpstreamUrl> copy = List.copyOf(urls);
+        if (copy.isEmpty()) {
+            throw new IllegalArgumentException("upstream '" + name + "': urls must not be empty");
+        }
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < copy.size(); i++) {
+            String problem = urlProblem(copy.get(i).url(), plainHttp);
+            if (problem != null) {
+                throw new IllegalArgumentException("upstream '" + name + "': urls[" + i + "] " + problem);
+            }
+            if (!seen.add(copy.get(i).origin())) {
+                throw new IllegalArgumentException("upstream '" + name + "': urls[" + i + "] '" + copy.get(i).url()
+                        + "' is listed twice");
+            }
+        }
+        return copy;
+    }
+
+    /**
+     * This upstream as if URL {@code index} of {@link #urls} were its only one, with that URL's
+     * CA and credentials: what one URL's client, and {@code doctor}'s checks of it, are built from.
+     */
+    public UpstreamConfig forUrl(int index) {
+        UpstreamUrl u = urls.get(index);
+        return new UpstreamConfig(name, u.url(), aliases, isDefault, u.caCert(), u.credentials(), tagTtl, plainHttp,
+                timeouts, maxRetries, rules, limits, null);
+    }
+
+    /** The same upstream with {@code n} retries. */
+    public UpstreamConfig withMaxRetries(int n) {
+        return new UpstreamConfig(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, n,
+                rules, limits, urls);
+    }
+
+    /** Whether any of {@code urls} is Docker Hub's: then names get the implicit {@code library/}. */
+    public static boolean anyDockerHub(List<UpstreamUrl> urls) {
+        return urls.stream().anyMatch(u -> isDockerHubHost(u.url().getHost()));
     }
 
     private static void checkUrl(String name, URI url, boolean plainHttp) {
@@ -186,10 +245,11 @@ public record UpstreamConfig(
 
     /**
      * Whether single-segment repository names get Docker Hub's implicit {@code library/}
-     * prefix ({@code nginx} is {@code library/nginx}): true for Docker Hub's host names.
+     * prefix ({@code nginx} is {@code library/nginx}): true when any of its URLs is Docker Hub's
+     * (a mirror of Docker Hub failing over to it serves the same names).
      */
     public boolean implicitLibraryPrefix() {
-        return isDockerHubHost(host());
+        return anyDockerHub(urls);
     }
 
     /** The name and the aliases, the strings a request may use to select this upstream. */
@@ -242,6 +302,7 @@ public record UpstreamConfig(
         private List<String> deny;
         private int maxConnections;
         private long maxBandwidth;
+        private final List<UpstreamUrl> failover = new ArrayList<>();
 
         private Builder(String name, String url) {
             this.name = name;
@@ -312,6 +373,12 @@ public record UpstreamConfig(
             return this;
         }
 
+        /** Further URLs, after the first, to fail over to in this order. */
+        public Builder failover(UpstreamUrl... more) {
+            failover.addAll(List.of(more));
+            return this;
+        }
+
         public UpstreamConfig build() {
             URI u;
             try {
@@ -320,9 +387,15 @@ public record UpstreamConfig(
                 throw new IllegalArgumentException("upstream '" + name + "': url '" + url + "' is not a URI: "
                         + e.getReason());
             }
+            List<UpstreamUrl> urls = null;
+            if (!failover.isEmpty()) {
+                urls = new ArrayList<>(List.of(new UpstreamUrl(u, caCert, credentials)));
+                urls.addAll(failover);
+            }
             RepoRules rules;
             try {
-                rules = RepoRules.of(allow, deny, isDockerHubHost(u.getHost()));
+                rules = RepoRules.of(allow, deny, isDockerHubHost(u.getHost())
+                        || (urls != null && anyDockerHub(urls)));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
             }
@@ -333,7 +406,7 @@ public record UpstreamConfig(
                 throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
             }
             return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
-                    timeouts, maxRetries, rules, limits);
+                    timeouts, maxRetries, rules, limits, urls);
         }
     }
 }

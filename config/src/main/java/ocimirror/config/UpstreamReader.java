@@ -39,20 +39,12 @@ final class UpstreamReader {
         if (!UpstreamConfig.isValidName(s.name())) {
             throw error(at + ".name", "'" + s.name() + "' " + UpstreamConfig.NAME_RULE);
         }
-        if (s.url() == null) {
-            throw error(at + ".url", "missing");
-        }
         boolean plainHttp = Boolean.TRUE.equals(s.plainHttp());
-        URI url;
-        try {
-            url = new URI(s.url());
-        } catch (URISyntaxException e) {
-            throw error(at + ".url", "'" + s.url() + "' is not a URI: " + e.getReason());
+        List<UpstreamUrl> urls = s.urls() == null ? null : new FailoverUrlReader(this).read(at, s, plainHttp);
+        if (s.url() == null && urls == null) {
+            throw error(at + ".url", "missing (or give urls)");
         }
-        String problem = UpstreamConfig.urlProblem(url, plainHttp);
-        if (problem != null) {
-            throw error(at + ".url", problem);
-        }
+        URI url = urls != null ? urls.get(0).url() : uri(at + ".url", s.url(), plainHttp);
         List<String> aliases = s.aliases() == null ? List.of() : s.aliases();
         Set<String> seen = new HashSet<>();
         for (int j = 0; j < aliases.size(); j++) {
@@ -65,28 +57,46 @@ final class UpstreamReader {
                 throw error(field, "'" + a + "' is listed twice");
             }
         }
-        Path caCert = s.caCert() == null ? null : file(at + ".caCert", s.caCert());
+        Path caCert = urls != null ? urls.get(0).caCert() : s.caCert() == null ? null : file(at + ".caCert", s.caCert());
         Duration tagTtl = s.tagTtl() == null ? UpstreamConfig.DEFAULT_TAG_TTL : duration(at + ".tagTtl", s.tagTtl());
         int maxRetries = s.maxRetries() == null ? UpstreamConfig.DEFAULT_MAX_RETRIES : s.maxRetries();
         if (maxRetries < 0 || maxRetries > UpstreamConfig.MAX_RETRIES_LIMIT) {
             throw error(at + ".maxRetries", "must be 0.." + UpstreamConfig.MAX_RETRIES_LIMIT + ", got " + maxRetries);
         }
-        RepoRules rules = rules(at, s.allow(), s.deny(), url);
+        RepoRules rules = rules(at, s.allow(), s.deny(), urls != null ? UpstreamConfig.anyDockerHub(urls)
+                : UpstreamConfig.isDockerHubHost(url.getHost()));
+        CredentialSource credentials = urls != null ? urls.get(0).credentials()
+                : credentials(at + ".credentials", s.credentials());
         UpstreamLimits limits = limits(at, s.maxConnections(), s.maxBandwidth());
         try {
             return new UpstreamConfig(s.name(), url, aliases, Boolean.TRUE.equals(s.isDefault()), caCert,
-                    credentials(at + ".credentials", s.credentials()), tagTtl, plainHttp,
-                    timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules, limits);
+                    credentials, tagTtl, plainHttp, timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules, limits,
+                    urls);
         } catch (IllegalArgumentException e) {
             throw error(at, e.getMessage());   // a rule checked only by the record itself
         }
     }
 
-    private RepoRules rules(String at, List<String> allow, List<String> deny, URI url) throws ConfigException {
+    /** {@code value} as an upstream URL, or an error naming {@code at}. */
+    URI uri(String at, String value, boolean plainHttp) throws ConfigException {
+        URI url;
+        try {
+            url = new URI(value);
+        } catch (URISyntaxException e) {
+            throw error(at, "'" + value + "' is not a URI: " + e.getReason());
+        }
+        String problem = UpstreamConfig.urlProblem(url, plainHttp);
+        if (problem != null) {
+            throw error(at, problem);
+        }
+        return url;
+    }
+
+    private RepoRules rules(String at, List<String> allow, List<String> deny, boolean dockerHub) throws ConfigException {
         noNulls(at + ".allow", allow);
         noNulls(at + ".deny", deny);
         try {
-            return RepoRules.of(allow, deny, UpstreamConfig.isDockerHubHost(url.getHost()));
+            return RepoRules.of(allow, deny, dockerHub);
         } catch (IllegalArgumentException e) {
             // RepoRules names the field within the upstream: "allow[1]: 'X' ...".
             String m = e.getMessage();
@@ -118,7 +128,7 @@ final class UpstreamReader {
         }
     }
 
-    private CredentialSource credentials(String at, CredentialsSection c) throws ConfigException {
+    CredentialSource credentials(String at, CredentialsSection c) throws ConfigException {
         if (c == null) {
             return CredentialSource.none();
         }
@@ -171,7 +181,7 @@ final class UpstreamReader {
     }
 
     /** {@code value} resolved against the configuration's directory; it must be a readable file. */
-    private Path file(String at, String value) throws ConfigException {
+    Path file(String at, String value) throws ConfigException {
         return file(at, value, true);
     }
 
@@ -204,7 +214,7 @@ final class UpstreamReader {
         return p;
     }
 
-    private ConfigException error(String field, String message) {
+    ConfigException error(String field, String message) {
         return new ConfigException(source + ": " + field + ": " + message);
     }
 
@@ -214,7 +224,8 @@ final class UpstreamReader {
                            @JsonProperty("default") Boolean isDefault, String caCert,
                            CredentialsSection credentials, Object tagTtl, Boolean plainHttp,
                            TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny,
-                           Integer maxConnections, Object maxBandwidth) {
+                           Integer maxConnections, Object maxBandwidth,
+                           List<FailoverUrlReader.UrlSection> urls) {
     }
 
     record CredentialsSection(String dockerConfig, String username, String passwordFile) {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import ocimirror.config.CaCertificates;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
@@ -103,29 +104,50 @@ final class ConfigCommand implements Runnable {
                     + (a.blobs() ? " (manifests and blobs)" : " (manifests)");
         }
 
-        /** One line; reads the credentials and CA files so that a bad one fails the check. */
+        /**
+         * One line (and one more per URL of an upstream with several); reads the credentials and
+         * CA files so that a bad one fails the check.
+         */
         private static String describe(UpstreamConfig u) {
-            Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
+            boolean several = u.urls().size() > 1;
+            StringBuilder perUrl = new StringBuilder();
+            for (int i = 0; several && i < u.urls().size(); i++) {
+                UpstreamConfig one = u.forUrl(i);
+                perUrl.append("\n  url ").append(one.url()).append(access(one, "upstream '" + u.name() + "' url "
+                        + one.url()));
+            }
+            return "upstream " + u.name() + ": " + (several ? u.urls().stream().map(x -> x.url().toString())
+                            .collect(Collectors.joining(",")) : u.url())
+                    + " aliases=" + (u.aliases().isEmpty() ? "(none)" : String.join(",", u.aliases()))
+                    + (u.isDefault() ? " default" : "")
+                    + (several ? "" : access(u, "upstream '" + u.name() + "'"))
+                    + " tagTtl=" + format(u.tagTtl())
+                    + (u.plainHttp() ? " plainHttp" : "")
+                    + (u.rules().allow().isEmpty() ? "" : " allow=" + String.join(",", u.rules().allow()))
+                    + (u.rules().deny().isEmpty() ? "" : " deny=" + String.join(",", u.rules().deny()))
+                    + u.limits().describe()
+                    + perUrl;
+        }
+
+        /** {@code credentials=... caCert=...} of a one-URL upstream, never a secret. */
+        private static String access(UpstreamConfig u, String what) {
+            Optional<RegistryCredentials> creds;
+            try {
+                creds = RegistryCredentials.resolve(u.credentials(), u.authority());
+            } catch (CredentialsException e) {
+                throw new CredentialsException(what + ": " + e.getMessage(), e);
+            }
             String ca = "";
             if (u.caCert() != null) {
                 List<X509Certificate> certs;
                 try {
                     certs = CaCertificates.read(u.caCert());
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("upstream '" + u.name() + "': " + e.getMessage(), e);
+                    throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
                 }
                 ca = " caCert=" + u.caCert() + " (" + certs.size() + (certs.size() == 1 ? " certificate)" : " certificates)");
             }
-            return "upstream " + u.name() + ": " + u.url()
-                    + " aliases=" + (u.aliases().isEmpty() ? "(none)" : String.join(",", u.aliases()))
-                    + (u.isDefault() ? " default" : "")
-                    + " credentials=" + credentials(u.credentials(), creds)
-                    + ca
-                    + " tagTtl=" + format(u.tagTtl())
-                    + (u.plainHttp() ? " plainHttp" : "")
-                    + (u.rules().allow().isEmpty() ? "" : " allow=" + String.join(",", u.rules().allow()))
-                    + (u.rules().deny().isEmpty() ? "" : " deny=" + String.join(",", u.rules().deny()))
-                    + u.limits().describe();
+            return " credentials=" + credentials(u.credentials(), creds) + ca;
         }
 
         /**

@@ -104,7 +104,19 @@ public final class Doctor {
             out.accept(c);
         };
         for (UpstreamConfig u : upstreams) {
-            upstream(u, counting);
+            if (u.urls().size() == 1) {
+                upstream(u, u.implicitLibraryPrefix(), counting);
+                continue;
+            }
+            // Every URL of an upstream with several, each line naming the URL it is about.
+            for (int i = 0; i < u.urls().size(); i++) {
+                UpstreamConfig one = u.forUrl(i);
+                String prefix = "upstream '" + u.name() + "'";
+                String named = prefix + " url " + one.url();
+                upstream(one, u.implicitLibraryPrefix(), c -> counting.accept(c.subject().startsWith(prefix)
+                        ? new Check(c.status(), named + c.subject().substring(prefix.length()), c.message(), c.fix())
+                        : c));
+            }
         }
         if (options.mirrorCert() != null) {
             new MirrorCertificateCheck(options.mirrorCert(), options.certExplicit(), options.names(), clock).run(counting);
@@ -113,7 +125,7 @@ public final class Doctor {
                 counts[Check.Status.FAIL.ordinal()], counts[Check.Status.SKIP.ordinal()]);
     }
 
-    private void upstream(UpstreamConfig u, Consumer<Check> out) {
+    private void upstream(UpstreamConfig u, boolean dockerHubNames, Consumer<Check> out) {
         NetworkChecks net = new NetworkChecks(u, options.timeout(), clock);
         List<InetAddress> addresses = net.dns(out);
         if (addresses.isEmpty()) {
@@ -142,7 +154,7 @@ public final class Doctor {
             return;
         }
         Optional<ImageRef> image = repo.isPresent() ? repo
-                : u.implicitLibraryPrefix() ? Optional.of(ImageRef.parse(ImageRef.DOCKER_HUB_DEFAULT)) : Optional.empty();
+                : dockerHubNames ? Optional.of(ImageRef.parse(ImageRef.DOCKER_HUB_DEFAULT)) : Optional.empty();
         if (image.isEmpty()) {
             out.accept(Check.skip("upstream '" + u.name() + "' manifest", "no repository to try: give --repo REPO:TAG"
                     + " to HEAD one"));

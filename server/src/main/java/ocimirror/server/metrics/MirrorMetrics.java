@@ -32,6 +32,7 @@ import ocimirror.server.pullthrough.CacheResult;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.route.RouteKind;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.server.upstream.FailoverUpstreamClient;
 import ocimirror.server.upstream.ResponseListener;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
@@ -298,9 +299,30 @@ public final class MirrorMetrics implements AutoCloseable {
         clients.limiters().forEach(upstreams::limits);
         for (UpstreamClient c : clients.all()) {
             upstreams.rateLimit(c.name());
+            if (c instanceof FailoverUpstreamClient f) {
+                monitor(f);
+            }
             metered.put(c.name(), new MeteredUpstreamClient(c, upstreams));
         }
         return UpstreamClients.of(metered);
+    }
+
+    /** Per URL of an upstream with several: attempts, failures, and whether it is backed off, read when scraped. */
+    private void monitor(FailoverUpstreamClient f) {
+        for (int i = 0; i < f.urls().size(); i++) {
+            int url = i;
+            FunctionCounter.builder("ocimirror.upstream.url.requests", f, c -> c.requests(url))
+                    .tag("upstream", f.name()).tag("url", f.urls().get(i))
+                    .description("Attempts sent to one URL of an upstream with several urls").register(registry);
+            FunctionCounter.builder("ocimirror.upstream.url.failures", f, c -> c.failures(url))
+                    .tag("upstream", f.name()).tag("url", f.urls().get(i))
+                    .description("Attempts to one URL that failed (connect, TLS, timeout, 5xx, 429) and moved on to"
+                            + " the next URL").register(registry);
+            Gauge.builder("ocimirror.upstream.url.backoff", f, c -> c.backedOff(url) ? 1 : 0)
+                    .tag("upstream", f.name()).tag("url", f.urls().get(i))
+                    .description("1 while the URL is backed off after a failure (tried only if every other fails)")
+                    .register(registry);
+        }
     }
 
     /** The hook for {@code UpstreamClientOptions}: reads rate-limit headers of upstream responses. */

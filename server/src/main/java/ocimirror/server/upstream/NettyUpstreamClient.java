@@ -74,13 +74,23 @@ public final class NettyUpstreamClient implements UpstreamClient {
      */
     public NettyUpstreamClient(UpstreamConfig config, Optional<RegistryCredentials> credentials, EventLoopGroup group,
                                Clock clock, UpstreamClientOptions options) {
+        this(config, credentials, group, clock, options, UpstreamLimiter.of(config, group));
+    }
+
+    /**
+     * As above, taking its turns and bandwidth from {@code limiter}: the one limiter of an upstream
+     * whose URLs each have a client of their own ({@link FailoverUpstreamClient}), since the limits
+     * are the upstream's, not a URL's.
+     */
+    NettyUpstreamClient(UpstreamConfig config, Optional<RegistryCredentials> credentials, EventLoopGroup group,
+                        Clock clock, UpstreamClientOptions options, UpstreamLimiter limiter) {
         this.config = Objects.requireNonNull(config, "config");
         this.group = Objects.requireNonNull(group, "group");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
         this.origin = Origin.of(config.url());
         // Built for plain-HTTP upstreams too: their token realm or redirects may be HTTPS.
-        this.limiter = UpstreamLimiter.of(config, group);
+        this.limiter = Objects.requireNonNull(limiter, "limiter");
         this.transport = new HttpTransport(config.name(), group, UpstreamTls.clientContext(config.caCert()), config.timeouts(),
                 options.maxConnectionsPerHost(), limiter.bandwidth());
         this.auth = new UpstreamAuth(config.name(), credentials, config.plainHttp(), clock, json, this::realmGet);

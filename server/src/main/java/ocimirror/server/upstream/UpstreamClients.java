@@ -13,7 +13,8 @@ import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
 
 /**
- * One {@link UpstreamClient} per configured upstream, by name, sharing one event loop group.
+ * One {@link UpstreamClient} per configured upstream, by name, sharing one event loop group
+ * (a {@link FailoverUpstreamClient} for an upstream with several URLs).
  * Credentials are read when this is created, so a missing or malformed credentials file
  * fails start-up with the upstream and the file named, not the first pull.
  */
@@ -40,6 +41,14 @@ public final class UpstreamClients implements AutoCloseable {
                 if (clients.containsKey(u.name())) {
                     throw new IllegalArgumentException("two upstreams are named '" + u.name() + "'");
                 }
+                if (u.urls().size() > 1) {
+                    try {
+                        clients.put(u.name(), FailoverUpstreamClient.create(u, group, clock, options));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("upstream '" + u.name() + "': " + e.getMessage(), e);
+                    }
+                    continue;
+                }
                 Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
                 try {
                     clients.put(u.name(), new NettyUpstreamClient(u, creds, group, clock, options));
@@ -52,7 +61,8 @@ public final class UpstreamClients implements AutoCloseable {
             throw e;
         }
         return new UpstreamClients(Map.copyOf(clients), clients.values().stream()
-                .map(c -> ((NettyUpstreamClient) c).limiter()).toList());
+                .map(c -> c instanceof FailoverUpstreamClient f ? f.limiter() : ((NettyUpstreamClient) c).limiter())
+                .toList());
     }
 
     /** Wraps clients built elsewhere (tests, or another implementation). */

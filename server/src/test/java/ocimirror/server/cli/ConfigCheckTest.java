@@ -52,6 +52,27 @@ class ConfigCheckTest {
     }
 
     @Test
+    void everyUrlOfAnUpstreamIsPrintedWithItsCredentialSourceButNoSecret() throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                upstreams:
+                  - name: hub
+                    urls:
+                      - url: https://registry.corp:5000
+                        credentials: {dockerConfig: config.json}
+                      - https://registry-1.docker.io
+                    aliases: [docker.io]
+                """);
+        assertEquals(0, run("config", "check", file.toString()), err.toString());
+        String[] lines = out.toString().split("\n");
+        assertEquals("upstream hub: https://registry.corp:5000,https://registry-1.docker.io aliases=docker.io tagTtl=10m",
+                lines[0]);
+        assertEquals("  url https://registry.corp:5000 credentials=dockerConfig " + dir.resolve("config.json")
+                + " (user robot)", lines[1]);
+        assertEquals("  url https://registry-1.docker.io credentials=anonymous", lines[2]);
+        assertFalse(out.toString().contains("s3cret-pw"), out.toString());
+    }
+
+    @Test
     void validFilePrintsOneLinePerUpstreamAndExits0() throws Exception {
         Path ca = dir.resolve("ca.pem");
         Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",

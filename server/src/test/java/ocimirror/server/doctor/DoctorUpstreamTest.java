@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.UpstreamConfig;
+import ocimirror.config.UpstreamUrl;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.config.pki.KeyAlgorithm;
 import ocimirror.config.pki.Pem;
@@ -244,6 +245,20 @@ class DoctorUpstreamTest {
                 fail.message());
         assertTrue(fail.fix().startsWith("nothing listens on port " + port + " of 127.0.0.1"), fail.fix());
         assertEquals("upstream 'a' tls, credentials, manifest", checks.get(checks.size() - 1).subject());
+    }
+
+    @Test
+    void everyUrlOfAnUpstreamIsCheckedWithItsOwnCaAndCredentialsAndNamedOnItsLines() throws Exception {
+        int port = Programs.freePort();
+        String closed = "https://127.0.0.1:" + port;
+        List<Check> checks = doctor(upstream(closed).failover(new UpstreamUrl(java.net.URI.create(registry.url()),
+                pki.caCert(), new CredentialSource.PasswordFile(USER, passwordFile))).build(), "team/app:1");
+        Check fail = only(checks, Status.FAIL);
+        assertEquals("upstream 'a' url " + closed + " tcp", fail.subject());
+        String second = "upstream 'a' url " + registry.url() + " ";
+        assertEquals(List.of("upstream 'a' url " + closed + " dns", second + "dns", second + "tcp", second + "tls", second + "credentials", second + "manifest"),
+                checks.stream().filter(c -> c.status() == Status.OK).map(Check::subject).toList(), print(checks));
+        assertTrue(checks.stream().allMatch(c -> c.subject().startsWith("upstream 'a' url ")), print(checks));
     }
 
     @Test

@@ -1,10 +1,12 @@
 package ocimirror.server.upstream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.channel.EventLoopGroup;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -14,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.CredentialsException;
 import ocimirror.config.UpstreamConfig;
+import ocimirror.config.UpstreamUrl;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -72,5 +75,23 @@ class UpstreamClientsTest {
         UpstreamConfig u = UpstreamConfig.builder("a", "https://reg.test").build();
         assertThrows(IllegalArgumentException.class,
                 () -> UpstreamClients.create(List.of(u, u), group, Clock.systemUTC(), UpstreamClientOptions.defaults()));
+    }
+
+    @Test
+    void theUrlsOfAnUpstreamShareItsOneLimiter() {
+        UpstreamConfig u = UpstreamConfig.builder("corp", "https://mirror.corp.test").maxConnections(2)
+                .failover(new UpstreamUrl(URI.create("https://registry-1.docker.io"), null, CredentialSource.none()))
+                .build();
+        try (UpstreamClients clients = UpstreamClients.create(List.of(u,
+                UpstreamConfig.builder("ghcr", "https://ghcr.io").build()), group, Clock.systemUTC(),
+                UpstreamClientOptions.defaults())) {
+            assertEquals(List.of("corp", "ghcr"), clients.limiters().stream().map(UpstreamLimiter::upstream).sorted()
+                    .toList(), "one limiter per upstream, not per URL");
+            FailoverUpstreamClient failover = (FailoverUpstreamClient) clients.get("corp").orElseThrow();
+            for (UpstreamClient url : failover.urlClients()) {
+                assertSame(failover.limiter(), ((NettyUpstreamClient) url).limiter(),
+                        "maxConnections is the upstream's: every URL takes its turns from one queue");
+            }
+        }
     }
 }
