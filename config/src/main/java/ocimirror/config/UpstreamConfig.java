@@ -33,6 +33,9 @@ import java.util.regex.Pattern;
  * @param maxRetries  retries after the first attempt on connect failures, 5xx and 429
  * @param rules       which of its repositories may be proxied ({@code allow}, {@code deny});
  *                    null: all of them
+ * @param authorization who decides whether a client may read its repositories (the mirror's own
+ *                    client authentication, or the upstream with the client's credentials);
+ *                    null: the mirror
  */
 public record UpstreamConfig(
         String name,
@@ -45,7 +48,8 @@ public record UpstreamConfig(
         boolean plainHttp,
         Timeouts timeouts,
         int maxRetries,
-        RepoRules rules) {
+        RepoRules rules,
+        ClientAuthorization authorization) {
 
     public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -89,6 +93,14 @@ public record UpstreamConfig(
                     + ", got " + maxRetries);
         }
         rules = rules == null ? RepoRules.none() : rules;
+        authorization = authorization == null ? ClientAuthorization.mirror() : authorization;
+    }
+
+    /** Client authorization by the mirror (the default). */
+    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
+                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
+                          int maxRetries, RepoRules rules) {
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, null);
     }
 
     /** Without repository rules: every repository of the upstream may be proxied. */
@@ -230,6 +242,7 @@ public record UpstreamConfig(
         private int maxRetries = DEFAULT_MAX_RETRIES;
         private List<String> allow;
         private List<String> deny;
+        private ClientAuthorization authorization;
 
         private Builder(String name, String url) {
             this.name = name;
@@ -288,6 +301,12 @@ public record UpstreamConfig(
             return this;
         }
 
+        /** Who decides whether a client may read its repositories. */
+        public Builder authorization(ClientAuthorization a) {
+            authorization = a;
+            return this;
+        }
+
         public UpstreamConfig build() {
             URI u;
             try {
@@ -303,7 +322,7 @@ public record UpstreamConfig(
                 throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
             }
             return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
-                    timeouts, maxRetries, rules);
+                    timeouts, maxRetries, rules, authorization);
         }
     }
 }

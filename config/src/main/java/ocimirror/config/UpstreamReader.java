@@ -72,10 +72,11 @@ final class UpstreamReader {
             throw error(at + ".maxRetries", "must be 0.." + UpstreamConfig.MAX_RETRIES_LIMIT + ", got " + maxRetries);
         }
         RepoRules rules = rules(at, s.allow(), s.deny(), url);
+        ClientAuthorization authorization = authorization(at, s.authorization(), s.authorizationTtl());
         try {
             return new UpstreamConfig(s.name(), url, aliases, Boolean.TRUE.equals(s.isDefault()), caCert,
                     credentials(at + ".credentials", s.credentials()), tagTtl, plainHttp,
-                    timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules);
+                    timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules, authorization);
         } catch (IllegalArgumentException e) {
             throw error(at, e.getMessage());   // a rule checked only by the record itself
         }
@@ -92,6 +93,25 @@ final class UpstreamReader {
             int colon = m.indexOf(": ");
             throw error(at + "." + m.substring(0, colon), m.substring(colon + 2));
         }
+    }
+
+    private ClientAuthorization authorization(String at, String mode, Object ttl) throws ConfigException {
+        Boolean upstream = mode == null ? Boolean.FALSE : ClientAuthorization.parseMode(mode);
+        if (upstream == null) {
+            throw error(at + ".authorization", "expected upstream or mirror, got '" + mode + "'");
+        }
+        if (ttl == null) {
+            return new ClientAuthorization(upstream, null);
+        }
+        if (!upstream) {
+            throw error(at + ".authorizationTtl", "applies only with authorization: upstream");
+        }
+        Duration d = duration(at + ".authorizationTtl", ttl);
+        String problem = ClientAuthorization.ttlProblem(d);
+        if (problem != null) {
+            throw error(at + ".authorizationTtl", problem);
+        }
+        return ClientAuthorization.upstream(d);
     }
 
     private void noNulls(String at, List<String> list) throws ConfigException {
@@ -197,7 +217,8 @@ final class UpstreamReader {
     record UpstreamSection(String name, String url, List<String> aliases,
                            @JsonProperty("default") Boolean isDefault, String caCert,
                            CredentialsSection credentials, Object tagTtl, Boolean plainHttp,
-                           TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny) {
+                           TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny,
+                           String authorization, Object authorizationTtl) {
     }
 
     record CredentialsSection(String dockerConfig, String username, String passwordFile) {
