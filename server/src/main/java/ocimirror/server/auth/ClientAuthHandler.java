@@ -58,6 +58,7 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
     private final Executor hashing;
     private final ErrorResponses errors;
     private final Predicate<String> open;
+    private final Predicate<HttpRequest> delegated;
 
     /** Messages that arrived while a check ran, or that the channel did not want yet. */
     private final ArrayDeque<Object> held = new ArrayDeque<>();
@@ -79,6 +80,16 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
     /** @param open the raw request targets that GET and HEAD may read without credentials */
     public ClientAuthHandler(HtpasswdAuthenticator authenticator, Executor hashing, ErrorResponses errors,
                              Predicate<String> open) {
+        this(authenticator, hashing, errors, open, request -> false);
+    }
+
+    /**
+     * @param delegated the GET and HEAD requests another authority decides (see
+     *                  {@link DelegatedRequests}): passed on unchecked, with their credentials
+     */
+    public ClientAuthHandler(HtpasswdAuthenticator authenticator, Executor hashing, ErrorResponses errors,
+                             Predicate<String> open, Predicate<HttpRequest> delegated) {
+        this.delegated = requireNonNull(delegated, "delegated");
         this.authenticator = requireNonNull(authenticator, "authenticator");
         this.hashing = requireNonNull(hashing, "hashing");
         this.errors = requireNonNull(errors, "errors");
@@ -139,7 +150,7 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
             return;
         }
         if ((HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method()))
-                && open.test(request.uri())) {
+                && (open.test(request.uri()) || delegated.test(request))) {
             ctx.fireChannelRead(request);
             return;
         }
