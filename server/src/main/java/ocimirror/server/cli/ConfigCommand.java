@@ -124,7 +124,9 @@ final class ConfigCommand implements Runnable {
                     + " tagTtl=" + format(u.tagTtl())
                     + (u.plainHttp() ? " plainHttp" : "")
                     + (u.rules().allow().isEmpty() ? "" : " allow=" + String.join(",", u.rules().allow()))
-                    + (u.rules().deny().isEmpty() ? "" : " deny=" + String.join(",", u.rules().deny()));
+                    + (u.rules().deny().isEmpty() ? "" : " deny=" + String.join(",", u.rules().deny()))
+                    + (u.authorization().upstream() ? " authorization=upstream authorizationTtl="
+                            + format(u.authorization().ttl()) : "");
         }
 
         /**

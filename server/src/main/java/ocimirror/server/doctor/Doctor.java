@@ -114,6 +114,13 @@ public final class Doctor {
     }
 
     private void upstream(UpstreamConfig u, Consumer<Check> out) {
+        if (u.authorization().upstream()) {
+            // Said first, whatever the network checks find: it changes who may pull, not whether.
+            out.accept(Check.ok("upstream '" + u.name() + "' authorization", "delegated: clients may read its"
+                    + " repositories if the upstream accepts their own credentials (authorization: upstream, answers"
+                    + " remembered " + u.authorization().ttl().toSeconds() + " s); the mirror's auth: section does"
+                    + " not apply to them"));
+        }
         NetworkChecks net = new NetworkChecks(u, options.timeout(), clock);
         List<InetAddress> addresses = net.dns(out);
         if (addresses.isEmpty()) {
