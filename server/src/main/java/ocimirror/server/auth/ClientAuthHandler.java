@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * and, when public, {@code /metrics} ({@link ocimirror.server.route.OpsPaths}).
  *
  * <p>The Authorization header is not removed: nothing in the mirror forwards client headers, since
- * the upstream client builds its requests from scratch with the mirror's own credentials.
+ * the upstream client builds its requests from scratch with the mirror's own credentials. The one
+ * reader of it downstream is the check of an upstream with {@code authorization: upstream}
+ * ({@link UpstreamAuthorization}), whose requests pass here unchecked ({@link DelegatedRequests}).
  */
 public final class ClientAuthHandler extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(ClientAuthHandler.class);
