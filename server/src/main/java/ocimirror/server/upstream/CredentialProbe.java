@@ -23,9 +23,9 @@ import ocimirror.storage.oci.RepoName;
 
 /**
  * Asks an upstream whether it accepts a client's credentials for a repository:
- * {@code HEAD /v2/<repo>/manifests/<reference>} with those credentials, answering a 401 once as
- * the mirror does for its own (Basic, or the Bearer token flow with the client's Basic
- * credentials at the upstream's realm, over TLS unless the upstream itself is plain HTTP).
+ * {@code HEAD /v2/<repo>/manifests/<reference>} with those credentials as Basic, and after a Bearer
+ * challenge once more with a token from the upstream's realm, fetched with them as the mirror
+ * fetches its own (over TLS unless the upstream itself is plain HTTP).
  *
  * <p>Every probe has its own {@link UpstreamAuth}: tokens issued for one client are never sent
  * for another, nor for the mirror. The credentials go to the upstream's own origin and its token
@@ -65,11 +65,14 @@ public final class CredentialProbe implements UpstreamAuthorization.Probe, AutoC
                 this::realmGet);
         URI url = config.url().resolve("/v2/" + repo + "/manifests/" + reference);
         String scope = "repository:" + repo + ":pull";
-        return head(url, null).thenCompose(first -> {
+        // Basic up front, to the upstream's own origin: a Basic registry answers at once (and a
+        // repository it serves anonymously still checks the password); a Bearer one challenges.
+        String basic = UpstreamAuth.basicHeader(client);
+        return head(url, basic).thenCompose(first -> {
             if (first.status() != 401) {
                 return CompletableFuture.completedFuture(first.status());
             }
-            return auth.onUnauthorized(first.headers().getAll(HttpHeaderNames.WWW_AUTHENTICATE), scope, null)
+            return auth.onUnauthorized(first.headers().getAll(HttpHeaderNames.WWW_AUTHENTICATE), scope, basic)
                     .thenCompose(h -> h == null ? CompletableFuture.completedFuture(401)
                             : head(url, h).thenApply(RawResponse::status));
         }).handle((status, e) -> {
