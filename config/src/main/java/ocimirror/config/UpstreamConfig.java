@@ -37,6 +37,9 @@ import java.util.regex.Pattern;
  * @param urls        the URLs tried in order, failing over from one to the next ({@code urls});
  *                    the first is {@code url} with {@code caCert} and {@code credentials}. Null:
  *                    that one URL alone
+ * @param authorization who decides whether a client may read its repositories (the mirror's own
+ *                    client authentication, or the upstream with the client's credentials);
+ *                    null: the mirror
  */
 public record UpstreamConfig(
         String name,
@@ -51,7 +54,8 @@ public record UpstreamConfig(
         int maxRetries,
         RepoRules rules,
         UpstreamLimits limits,
-        List<UpstreamUrl> urls) {
+        List<UpstreamUrl> urls,
+        ClientAuthorization authorization) {
 
     public static final Duration DEFAULT_TAG_TTL = Duration.ofMinutes(10);
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -96,6 +100,7 @@ public record UpstreamConfig(
         }
         rules = rules == null ? RepoRules.none() : rules;
         limits = limits == null ? UpstreamLimits.none() : limits;
+        authorization = authorization == null ? ClientAuthorization.mirror() : authorization;
         urls = urls == null ? List.of(new UpstreamUrl(url, caCert, credentials)) : checkUrls(name, urls, plainHttp);
         UpstreamUrl first = urls.get(0);
         if (!first.url().equals(url) || !Objects.equals(first.caCert(), caCert)
@@ -103,6 +108,14 @@ public record UpstreamConfig(
             throw new IllegalArgumentException("upstream '" + name + "': url, caCert and credentials must be those"
                     + " of urls[0]");
         }
+    }
+
+    /** Client authorization by the mirror (the default). */
+    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
+                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
+                          int maxRetries, RepoRules rules, UpstreamLimits limits, List<UpstreamUrl> urls) {
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, limits,
+                urls, null);
     }
 
     /** With limits, one URL. */
@@ -172,13 +185,13 @@ public record UpstreamConfig(
     public UpstreamConfig forUrl(int index) {
         UpstreamUrl u = urls.get(index);
         return new UpstreamConfig(name, u.url(), aliases, isDefault, u.caCert(), u.credentials(), tagTtl, plainHttp,
-                timeouts, maxRetries, rules, limits, null);
+                timeouts, maxRetries, rules, limits, null, authorization);
     }
 
     /** The same upstream with {@code n} retries. */
     public UpstreamConfig withMaxRetries(int n) {
         return new UpstreamConfig(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, n,
-                rules, limits, urls);
+                rules, limits, urls, authorization);
     }
 
     /** Whether any of {@code urls} is Docker Hub's: then names get the implicit {@code library/}. */
@@ -303,6 +316,7 @@ public record UpstreamConfig(
         private int maxConnections;
         private long maxBandwidth;
         private final List<UpstreamUrl> failover = new ArrayList<>();
+        private ClientAuthorization authorization;
 
         private Builder(String name, String url) {
             this.name = name;
@@ -379,6 +393,12 @@ public record UpstreamConfig(
             return this;
         }
 
+        /** Who decides whether a client may read its repositories. */
+        public Builder authorization(ClientAuthorization a) {
+            authorization = a;
+            return this;
+        }
+
         public UpstreamConfig build() {
             URI u;
             try {
@@ -406,7 +426,8 @@ public record UpstreamConfig(
                 throw new IllegalArgumentException("upstream '" + name + "': " + e.getMessage());
             }
             return new UpstreamConfig(name, u, aliases, isDefault, caCert, credentials, tagTtl, plainHttp,
-                    timeouts, maxRetries, rules, limits, urls);
+                    timeouts, maxRetries, rules, limits, urls,
+                    authorization);
         }
     }
 }

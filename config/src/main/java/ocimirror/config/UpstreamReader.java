@@ -68,10 +68,11 @@ final class UpstreamReader {
         CredentialSource credentials = urls != null ? urls.get(0).credentials()
                 : credentials(at + ".credentials", s.credentials());
         UpstreamLimits limits = limits(at, s.maxConnections(), s.maxBandwidth());
+        ClientAuthorization authorization = authorization(at, s.authorization(), s.authorizationTtl());
         try {
             return new UpstreamConfig(s.name(), url, aliases, Boolean.TRUE.equals(s.isDefault()), caCert,
                     credentials, tagTtl, plainHttp, timeouts(at + ".timeouts", s.timeouts()), maxRetries, rules, limits,
-                    urls);
+                    urls, authorization);
         } catch (IllegalArgumentException e) {
             throw error(at, e.getMessage());   // a rule checked only by the record itself
         }
@@ -118,6 +119,25 @@ final class UpstreamReader {
             }
         }
         return new UpstreamLimits(maxConnections == null ? 0 : maxConnections, rate);
+    }
+
+    private ClientAuthorization authorization(String at, String mode, Object ttl) throws ConfigException {
+        Boolean upstream = mode == null ? Boolean.FALSE : ClientAuthorization.parseMode(mode);
+        if (upstream == null) {
+            throw error(at + ".authorization", "expected upstream or mirror, got '" + mode + "'");
+        }
+        if (ttl == null) {
+            return new ClientAuthorization(upstream, null);
+        }
+        if (!upstream) {
+            throw error(at + ".authorizationTtl", "applies only with authorization: upstream");
+        }
+        Duration d = duration(at + ".authorizationTtl", ttl);
+        String problem = ClientAuthorization.ttlProblem(d);
+        if (problem != null) {
+            throw error(at + ".authorizationTtl", problem);
+        }
+        return ClientAuthorization.upstream(d);
     }
 
     private void noNulls(String at, List<String> list) throws ConfigException {
@@ -225,7 +245,8 @@ final class UpstreamReader {
                            CredentialsSection credentials, Object tagTtl, Boolean plainHttp,
                            TimeoutsSection timeouts, Integer maxRetries, List<String> allow, List<String> deny,
                            Integer maxConnections, Object maxBandwidth,
-                           List<FailoverUrlReader.UrlSection> urls) {
+                           List<FailoverUrlReader.UrlSection> urls,
+                           String authorization, Object authorizationTtl) {
     }
 
     record CredentialsSection(String dockerConfig, String username, String passwordFile) {

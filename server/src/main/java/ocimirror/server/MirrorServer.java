@@ -18,7 +18,9 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -27,8 +29,10 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import ocimirror.config.MirrorConfig;
+import ocimirror.config.UpstreamConfig;
 import ocimirror.server.access.AuditLog;
 import ocimirror.server.auth.HtpasswdAuthenticator;
+import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.http.OpsEndpoints;
 import ocimirror.server.http.PinEndpoints;
 import ocimirror.server.metrics.CacheSizeProbe;
@@ -45,6 +49,7 @@ import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.UpstreamRouter;
 import ocimirror.server.tls.ServerTls;
+import ocimirror.server.upstream.CredentialProbe;
 import ocimirror.server.upstream.NettyUpstreamClient;
 import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.server.upstream.UpstreamClients;
@@ -132,10 +137,11 @@ public final class MirrorServer implements AutoCloseable {
     }
 
     /** The pull-through side: null parts when no upstream is configured. */
-    private record Upstreams(EventLoopGroup group, UpstreamClients clients, PullThroughService pullThrough) {
+    private record Upstreams(EventLoopGroup group, UpstreamClients clients, PullThroughService pullThrough,
+                             UpstreamAuthorization authorization) {
 
         static Upstreams none() {
-            return new Upstreams(null, null, null);
+            return new Upstreams(null, null, null, UpstreamAuthorization.none());
         }
 
         static Upstreams start(MirrorConfig config, Storage storage, ThreadPoolExecutor executor, Clock clock,
@@ -155,15 +161,29 @@ public final class MirrorServer implements AutoCloseable {
                         .prefetchParallelism(), config.pullThrough().prefetchPlatforms().stream()
                         .map(Platform::parse).toList()));
                 metrics.monitor(pullThrough);
-                return new Upstreams(group, clients, pullThrough);
+                UpstreamAuthorization authorization = authorization(config, group, clock);
+                metrics.monitor(authorization);
+                return new Upstreams(group, clients, pullThrough, authorization);
             } catch (RuntimeException e) {
                 group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
                 throw e;
             }
         }
 
+        /** A probe per upstream with {@code authorization: upstream}, asked with clients' own credentials. */
+        private static UpstreamAuthorization authorization(MirrorConfig config, EventLoopGroup group, Clock clock) {
+            Map<String, CredentialProbe> probes = new HashMap<>();
+            for (UpstreamConfig u : config.upstreams()) {
+                if (u.authorization().upstream()) {
+                    probes.put(u.name(), new CredentialProbe(u, group, clock, UpstreamClientOptions.defaults().userAgent()));
+                }
+            }
+            return new UpstreamAuthorization(probes, clock, UpstreamAuthorization.MAX_ENTRIES, config.auth().realm());
+        }
+
         /** Downloads first (their aborts queue on the storage executor, still running), then clients, then loops. */
         void close() {
+            authorization.close();
             if (pullThrough != null) {
                 pullThrough.close();
             }
@@ -292,7 +312,8 @@ public final class MirrorServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new MirrorChannelInitializer(service, router, upstreams.pullThrough(), executor,
-                            config.limits(), security.tls(), security.auth(), security.hashing(), obs, drain))
+                            config.limits(), security.tls(), security.auth(), security.hashing(), obs, drain,
+                            upstreams.authorization()))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();

@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * and, when public, {@code /metrics} ({@link ocimirror.server.route.OpsPaths}).
  *
  * <p>The Authorization header is not removed: nothing in the mirror forwards client headers, since
- * the upstream client builds its requests from scratch with the mirror's own credentials.
+ * the upstream client builds its requests from scratch with the mirror's own credentials. The one
+ * reader of it downstream is the check of an upstream with {@code authorization: upstream}
+ * ({@link UpstreamAuthorization}), whose requests pass here unchecked ({@link DelegatedRequests}).
  */
 public final class ClientAuthHandler extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(ClientAuthHandler.class);
@@ -58,6 +60,7 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
     private final Executor hashing;
     private final ErrorResponses errors;
     private final Predicate<String> open;
+    private final Predicate<HttpRequest> delegated;
 
     /** Messages that arrived while a check ran, or that the channel did not want yet. */
     private final ArrayDeque<Object> held = new ArrayDeque<>();
@@ -79,6 +82,16 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
     /** @param open the raw request targets that GET and HEAD may read without credentials */
     public ClientAuthHandler(HtpasswdAuthenticator authenticator, Executor hashing, ErrorResponses errors,
                              Predicate<String> open) {
+        this(authenticator, hashing, errors, open, request -> false);
+    }
+
+    /**
+     * @param delegated the GET and HEAD requests another authority decides (see
+     *                  {@link DelegatedRequests}): passed on unchecked, with their credentials
+     */
+    public ClientAuthHandler(HtpasswdAuthenticator authenticator, Executor hashing, ErrorResponses errors,
+                             Predicate<String> open, Predicate<HttpRequest> delegated) {
+        this.delegated = requireNonNull(delegated, "delegated");
         this.authenticator = requireNonNull(authenticator, "authenticator");
         this.hashing = requireNonNull(hashing, "hashing");
         this.errors = requireNonNull(errors, "errors");
@@ -139,7 +152,7 @@ public final class ClientAuthHandler extends ChannelDuplexHandler {
             return;
         }
         if ((HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method()))
-                && open.test(request.uri())) {
+                && (open.test(request.uri()) || delegated.test(request))) {
             ctx.fireChannelRead(request);
             return;
         }

@@ -126,6 +126,8 @@ final class ConfigCommand implements Runnable {
                     + (u.rules().allow().isEmpty() ? "" : " allow=" + String.join(",", u.rules().allow()))
                     + (u.rules().deny().isEmpty() ? "" : " deny=" + String.join(",", u.rules().deny()))
                     + u.limits().describe()
+                    + (u.authorization().upstream() ? " authorization=upstream authorizationTtl="
+                            + format(u.authorization().ttl()) : "")
                     + perUrl;
         }
 

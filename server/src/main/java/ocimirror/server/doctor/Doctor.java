@@ -104,6 +104,13 @@ public final class Doctor {
             out.accept(c);
         };
         for (UpstreamConfig u : upstreams) {
+            if (u.authorization().upstream()) {
+                // Said first, whatever the network checks find: it changes who may pull, not whether.
+                counting.accept(Check.ok("upstream '" + u.name() + "' authorization", "delegated: clients may read"
+                        + " its repositories if the upstream accepts their own credentials (authorization: upstream,"
+                        + " answers remembered " + u.authorization().ttl().toSeconds() + " s); the mirror's auth:"
+                        + " section does not apply to them"));
+            }
             if (u.urls().size() == 1) {
                 upstream(u, u.implicitLibraryPrefix(), counting);
                 continue;

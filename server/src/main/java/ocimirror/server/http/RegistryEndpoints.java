@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.pullthrough.AcceptedTypes;
 import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.BlobSource;
@@ -63,6 +64,7 @@ final class RegistryEndpoints {
     private final PullThroughService pullThrough;
     private final Executor storage;
     private final OpsEndpoints ops;
+    private final UpstreamAuthorizationGate gate;
     /**
      * One mapper for every connection: this object is per connection, and a mapper (its caches and
      * symbol tables) weighs several KiB, 80 MiB of heap with 10 000 idle keep-alive connections.
@@ -73,6 +75,14 @@ final class RegistryEndpoints {
     /** @param ops the operator's endpoints, or null (they answer 404 then) */
     RegistryEndpoints(RegistryHandler handler, RegistryService service, UpstreamRouter router,
                       PullThroughService pullThrough, Executor storage, OpsEndpoints ops) {
+        this(handler, service, router, pullThrough, storage, ops, UpstreamAuthorization.none());
+    }
+
+    /** @param authorization decides for the upstreams with {@code authorization: upstream} */
+    RegistryEndpoints(RegistryHandler handler, RegistryService service, UpstreamRouter router,
+                      PullThroughService pullThrough, Executor storage, OpsEndpoints ops,
+                      UpstreamAuthorization authorization) {
+        this.gate = new UpstreamAuthorizationGate(authorization);
         this.h = handler;
         this.service = service;
         this.uploads = service.uploads();
@@ -97,7 +107,15 @@ final class RegistryEndpoints {
         if (repo != null && router.resolve(repo, request.ns()) instanceof RepoTarget.Proxied p) {
             ex.namespace = p.namespace();
             ex.record.upstream(p.upstream().name());
+            if (gate.applies(p)) {
+                OciRoute checked = route;
+                gate.check(h, ex, p, route, () -> proxied(ex, checked, p));
+                return;
+            }
             proxied(ex, route, p);
+            return;
+        }
+        if (route instanceof OciRoute.Base && gate.challengeBase(h, ex)) {
             return;
         }
         if (route instanceof OciRoute.UploadStart r && r.from() != null) {
@@ -269,6 +287,9 @@ final class RegistryEndpoints {
     private OciRoute mountFromCache(OciRoute.UploadStart r) {
         try {
             RepoTarget from = router.resolve(r.from(), null);
+            if (from instanceof RepoTarget.Proxied p && gate.applies(p)) {
+                return r; // its content is for the clients the upstream accepts: no mount, an upload
+            }
             return new OciRoute.UploadStart(r.repo(), r.digest(), r.mount(), from.repo());
         } catch (OciException unknown) {
             return r; // the mount fails and becomes an ordinary upload, as the spec says

@@ -30,6 +30,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
 import ocimirror.server.access.AccessLogHandler;
+import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.server.metrics.Observability;
 import ocimirror.server.pullthrough.BlobFetch;
@@ -89,6 +90,13 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     /** @param ops serves {@code /metrics}, {@code /healthz} and {@code /readyz}; null: those are 404 */
     public RegistryHandler(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
                            Executor storage, OciRouteParser parser, ErrorResponses errors, Observability ops) {
+        this(service, router, pullThrough, storage, parser, errors, ops, UpstreamAuthorization.none());
+    }
+
+    /** @param authorization decides for the upstreams with {@code authorization: upstream} */
+    public RegistryHandler(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                           Executor storage, OciRouteParser parser, ErrorResponses errors, Observability ops,
+                           UpstreamAuthorization authorization) {
         this.parser = requireNonNull(parser, "parser");
         this.errors = requireNonNull(errors, "errors");
         this.storage = requireNonNull(storage, "storage");
@@ -97,7 +105,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
             requireNonNull(pullThrough, "pullThrough");
         }
         this.endpoints = new RegistryEndpoints(this, requireNonNull(service, "service"), router, pullThrough, storage,
-                ops == null ? null : new OpsEndpoints(ops));
+                ops == null ? null : new OpsEndpoints(ops), requireNonNull(authorization, "authorization"));
         this.metrics = ops == null ? null : ops.metrics();
     }
 

@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
+import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.pullthrough.CacheResult;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.route.RouteKind;
@@ -277,6 +278,31 @@ public final class MirrorMetrics implements AutoCloseable {
                     .description("Repositories refused by the upstream's allow and deny rules (403 DENIED):"
                             + " nothing fetched, nothing served from the cache").register(registry);
         }
+    }
+
+    /** Reads the client authorization counts of the upstreams with {@code authorization: upstream} when scraped. */
+    public void monitor(UpstreamAuthorization authorization) {
+        requireNonNull(authorization, "authorization");
+        authorization.stats().forEach((upstream, st) -> {
+            FunctionCounter.builder("ocimirror.client.authorization.checks", st, UpstreamAuthorization.Stats::checks)
+                    .tag("upstream", upstream)
+                    .description("Checks sent to the upstream with a client's credentials (authorization: upstream)")
+                    .register(registry);
+            FunctionCounter.builder("ocimirror.client.authorization.cached", st, UpstreamAuthorization.Stats::cached)
+                    .tag("upstream", upstream)
+                    .description("Requests decided by a remembered answer of the upstream, without asking it")
+                    .register(registry);
+            for (String result : new String[] {"allowed", "denied", "unavailable"}) {
+                FunctionCounter.builder("ocimirror.client.authorization.decisions", st, x -> switch (result) {
+                    case "allowed" -> x.allowed();
+                    case "denied" -> x.denied();
+                    default -> x.unavailable();
+                }).tag("upstream", upstream).tag("result", result)
+                        .description("Requests for the upstream's repositories by the upstream's verdict: allowed,"
+                                + " denied (no credentials, 401 or 403), unavailable (503: it could not be asked)")
+                        .register(registry);
+            }
+        });
     }
 
     /** The storage executor's backlog and busy threads. */

@@ -18,7 +18,9 @@ import ocimirror.config.MirrorConfig;
 import ocimirror.server.access.AccessLog;
 import ocimirror.server.access.AccessLogHandler;
 import ocimirror.server.auth.ClientAuthHandler;
+import ocimirror.server.auth.DelegatedRequests;
 import ocimirror.server.auth.HtpasswdAuthenticator;
+import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.drain.ConnectionDrain;
 import ocimirror.server.http.ContinueHandler;
 import ocimirror.server.http.ErrorResponses;
@@ -62,6 +64,7 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
     private final Executor hashing;
     private final Observability ops;
     private final ConnectionDrain drain;
+    private final UpstreamAuthorization authorization;
     private final AccessLog accessLog = new AccessLog();
     private final OciRouteParser parser = new OciRouteParser();
     private final ErrorResponses errors = new ErrorResponses();
@@ -95,6 +98,18 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
                                     Executor storage, MirrorConfig.Limits limits, ServerTls tls,
                                     HtpasswdAuthenticator auth, Executor hashing, Observability ops,
                                     ConnectionDrain drain) {
+        this(service, router, pullThrough, storage, limits, tls, auth, hashing, ops, drain, UpstreamAuthorization.none());
+    }
+
+    /**
+     * @param authorization decides for the upstreams with {@code authorization: upstream}; their
+     *                      reads pass the client authentication unchecked (see {@link DelegatedRequests})
+     */
+    public MirrorChannelInitializer(RegistryService service, UpstreamRouter router, PullThroughService pullThrough,
+                                    Executor storage, MirrorConfig.Limits limits, ServerTls tls,
+                                    HtpasswdAuthenticator auth, Executor hashing, Observability ops,
+                                    ConnectionDrain drain, UpstreamAuthorization authorization) {
+        this.authorization = requireNonNull(authorization, "authorization");
         this.service = requireNonNull(service, "service");
         this.router = requireNonNull(router, "router");
         this.pullThrough = pullThrough;
@@ -141,9 +156,11 @@ public final class MirrorChannelInitializer extends ChannelInitializer<SocketCha
         if (auth != null) {
             boolean publicMetrics = ops != null && ops.publicMetrics();
             p.addLast("auth", new ClientAuthHandler(auth, hashing, errors,
-                    uri -> OpsPaths.isProbe(uri) || publicMetrics && OpsPaths.isMetrics(uri)));
+                    uri -> OpsPaths.isProbe(uri) || publicMetrics && OpsPaths.isMetrics(uri),
+                    new DelegatedRequests(parser, router, authorization)));
         }
         p.addLast("continue", new ContinueHandler());
-        p.addLast("registry", new RegistryHandler(service, router, pullThrough, storage, parser, errors, ops));
+        p.addLast("registry", new RegistryHandler(service, router, pullThrough, storage, parser, errors, ops,
+                authorization));
     }
 }

@@ -224,6 +224,19 @@ class ConfigCheckTest {
         assertTrue(o.contains("tagTtl=10m maxBandwidth=1.4 MiB/s\n"), o);
     }
 
+    @Test
+    void delegatedAuthorizationIsPrinted() throws Exception {
+        Path file = Files.writeString(dir.resolve("mirror.yaml"), """
+                upstreams:
+                  - {name: corp, url: https://registry.corp, authorization: upstream, authorizationTtl: 2m}
+                  - {name: hub, url: https://registry-1.docker.io, default: true}
+                """);
+        assertEquals(0, run("config", "check", file.toString()), err.toString());
+        String o = out.toString();
+        assertTrue(o.contains(" tagTtl=10m authorization=upstream authorizationTtl=2m\n"), o);
+        assertEquals(1, o.split("authorization=", -1).length - 1, "only the upstream that delegates: " + o);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "pullThrough: {prefetch: [library/alpine:3, library/ubuntu:24.04]} | pullThrough.prefetch[1]: 'library/ubuntu:24.04' is refused by its upstream's rules: repository 'library/ubuntu' of upstream 'docker.io' is not proxied by this mirror: it matches deny rule 'library/ubuntu'",

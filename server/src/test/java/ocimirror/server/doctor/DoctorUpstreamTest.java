@@ -1,6 +1,7 @@
 package ocimirror.server.doctor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.channel.EventLoopGroup;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import ocimirror.config.ClientAuthorization;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.config.UpstreamUrl;
@@ -146,6 +148,17 @@ class DoctorUpstreamTest {
         assertTrue(checks.get(3).message().startsWith("Basic credentials of user 'alice' accepted"), print(checks));
         assertTrue(checks.get(4).message().contains(image.manifestDigest().toString()), print(checks));
         print(checks).lines().forEach(l -> assertTrue(l.startsWith("ok   upstream 'a' "), l));
+    }
+
+    @Test
+    void anUpstreamThatAuthorizesClientsIsSaidSo() {
+        List<Check> checks = doctor(good().authorization(ClientAuthorization.upstream(Duration.ofSeconds(30))).build(),
+                "team/app:1");
+        assertEquals("upstream 'a' authorization", checks.get(0).subject());
+        assertTrue(checks.get(0).message().startsWith("delegated: clients may read its repositories if the upstream"
+                + " accepts their own credentials (authorization: upstream, answers remembered 30 s)"), print(checks));
+        assertEquals(6, checks.size(), print(checks));
+        assertFalse(doctor(good().build(), "team/app:1").stream().anyMatch(c -> c.subject().endsWith("authorization")));
     }
 
     @Test
