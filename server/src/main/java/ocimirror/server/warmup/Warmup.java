@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The JIT compiles methods, not objects, so the work is done by a throw-away server in
  * {@code <data>/.warmup} (deleted before and after): a pull-through proxy that speaks TLS when
- * the real server does, in front of a minimal upstream that serves one image from memory. A client (the
- * mirror's own upstream client) pulls through the proxy the way nodes do: manifests by tag and
+ * the real server does, in front of a minimal upstream that serves one image from memory. A minimal
+ * client ({@link WarmupClient}) pulls through the proxy the way nodes do: manifests by tag and
  * by digest with containerd's Accept header, HEADs, cached blobs, cold blobs on new connections.
  * Nothing touches the real server's store, upstreams or listener; the throw-away server's log
  * lines are kept off stderr ({@link WarmupLogFilter}).
@@ -122,8 +122,7 @@ public final class Warmup implements AutoCloseable {
             try (WarmupUpstream upstream = new WarmupUpstream(group);
                  MirrorServer proxy = MirrorServer.start(ConfigLoader.parse(
                          proxyConfig(dir, upstream.port(), real.tls().enabled()), "warm-up", false));
-                 WarmupLoad load = new WarmupLoad(upstream, proxy.localAddress().getPort(),
-                         real.tls().enabled() ? dir.resolve("proxy/pki/ca.crt") : null, group)) {
+                 WarmupLoad load = new WarmupLoad(upstream, proxy.localAddress().getPort(), real.tls().enabled(), group)) {
                 CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
                 boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
                 int rounds = 0;
