@@ -103,9 +103,13 @@ final class ConfigCommand implements Runnable {
                     + (a.blobs() ? " (manifests and blobs)" : " (manifests)");
         }
 
-        /** One line; reads the credentials and CA files so that a bad one fails the check. */
+        /**
+         * One line; reads the credentials and CA files so that a bad one fails the check. A
+         * credential helper is not run (it may ask a remote service): {@code doctor} runs it.
+         */
         private static String describe(UpstreamConfig u) {
-            Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
+            Optional<RegistryCredentials> creds = u.credentials() instanceof CredentialSource.Helper
+                    ? Optional.empty() : RegistryCredentials.forUpstream(u);
             String ca = "";
             if (u.caCert() != null) {
                 List<X509Certificate> certs;
@@ -165,6 +169,9 @@ final class ConfigCommand implements Runnable {
             }
             if (source instanceof CredentialSource.PasswordFile p) {
                 return "passwordFile " + p.passwordFile() + user;
+            }
+            if (source instanceof CredentialSource.Helper h) {
+                return "helper " + h.helper() + ", lifetime " + format(h.lifetime());
             }
             return "anonymous";
         }
