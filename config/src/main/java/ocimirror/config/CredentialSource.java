@@ -1,6 +1,7 @@
 package ocimirror.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -35,6 +36,27 @@ public sealed interface CredentialSource {
                 throw new IllegalArgumentException("username must not contain ':'");
             }
             Objects.requireNonNull(passwordFile, "passwordFile");
+        }
+    }
+
+    /**
+     * A Docker credential helper, {@code docker-credential-<helper> get}, run by the mirror for a
+     * fresh answer once {@code lifetime} has passed and at once when the upstream refuses the
+     * current one (see {@link CredentialHelper}).
+     *
+     * @param helper   the name as configured: {@code ecr-login}, or an absolute path to the program
+     * @param program  the program found for it when the configuration was loaded (absolute)
+     * @param lifetime how long an answer is used before the helper is asked again; positive
+     */
+    record Helper(String helper, Path program, Duration lifetime) implements CredentialSource {
+        public Helper {
+            if (!CredentialHelper.isValidName(helper)) {
+                throw new IllegalArgumentException("credential helper '" + helper + "' " + CredentialHelper.NAME_RULE);
+            }
+            Objects.requireNonNull(program, "credential helper program");
+            if (lifetime == null || lifetime.isNegative() || lifetime.isZero()) {
+                throw new IllegalArgumentException("credential helper lifetime must be positive, got " + lifetime);
+            }
         }
     }
 

@@ -28,9 +28,13 @@ public record RegistryCredentials(String username, String password) {
      * Reads the credentials {@code source} holds for the registry at {@code authority}
      * ({@code host} or {@code host:port}, as {@link UpstreamConfig#authority()} gives it).
      *
+     * A {@link CredentialSource.Helper} is run once, here and now (blocking; see
+     * {@link CredentialHelper#get}): the server uses {@code HelperCredentials} instead, which
+     * caches the answer.
+     *
      * @return empty for {@link CredentialSource.None}
-     * @throws CredentialsException if a file cannot be read or parsed, or a docker config has
-     *                              no usable entry for {@code authority}
+     * @throws CredentialsException if a file cannot be read or parsed, a docker config has
+     *                              no usable entry for {@code authority}, or a helper fails
      */
     public static Optional<RegistryCredentials> resolve(CredentialSource source, String authority) {
         if (source instanceof CredentialSource.None) {
@@ -45,13 +49,18 @@ public record RegistryCredentials(String username, String password) {
                     d.file() + ": no entry in \"auths\" for registry '" + authority + "' (entries: "
                             + String.join(", ", file.registries()) + ")")));
         }
+        if (source instanceof CredentialSource.Helper h) {
+            return Optional.of(CredentialHelper.get(h, authority, CredentialHelper.DEFAULT_TIMEOUT));
+        }
         throw new IllegalArgumentException("unknown credential source " + source);
     }
 
-    /** Credentials for {@code upstream}, read from its configured source. */
+    /** Credentials for {@code upstream}, read from its configured source (a helper is run: blocking). */
     public static Optional<RegistryCredentials> forUpstream(UpstreamConfig upstream) {
         try {
-            return resolve(upstream.credentials(), upstream.authority());
+            String key = upstream.credentials() instanceof CredentialSource.Helper
+                    ? CredentialHelper.serverUrl(upstream) : upstream.authority();
+            return resolve(upstream.credentials(), key);
         } catch (CredentialsException e) {
             throw new CredentialsException("upstream '" + upstream.name() + "': " + e.getMessage(), e);
         }

@@ -20,12 +20,22 @@ import java.util.Set;
  */
 final class UpstreamReader {
 
+    /** How long a helper's answer is used when {@code lifetime} is not given. */
+    static final Duration DEFAULT_HELPER_LIFETIME = Duration.ofMinutes(10);
+
     private final String source;
     private final Path baseDir;
+    private final String pathVariable;
 
     UpstreamReader(String source, Path baseDir) {
+        this(source, baseDir, System.getenv("PATH"));
+    }
+
+    /** @param pathVariable where credential helpers are looked up, in the format of {@code PATH} */
+    UpstreamReader(String source, Path baseDir, String pathVariable) {
         this.source = source;
         this.baseDir = baseDir;
+        this.pathVariable = pathVariable;
     }
 
     UpstreamConfig read(UpstreamSection s, int index) throws ConfigException {
@@ -152,6 +162,12 @@ final class UpstreamReader {
         if (c == null) {
             return CredentialSource.none();
         }
+        if (c.helper() != null || c.lifetime() != null) {
+            if (c.dockerConfig() != null || c.username() != null || c.passwordFile() != null) {
+                throw error(at, "give one of helper, dockerConfig, or username and passwordFile");
+            }
+            return helper(at, c);
+        }
         if (c.dockerConfig() != null) {
             if (c.username() != null || c.passwordFile() != null) {
                 throw error(at, "give either dockerConfig, or username and passwordFile, not both");
@@ -159,7 +175,8 @@ final class UpstreamReader {
             return new CredentialSource.DockerConfig(file(at + ".dockerConfig", c.dockerConfig()));
         }
         if (c.username() == null && c.passwordFile() == null) {
-            throw error(at, "give dockerConfig, or username and passwordFile (leave credentials out for anonymous access)");
+            throw error(at, "give dockerConfig, or username and passwordFile, or helper (leave credentials out"
+                    + " for anonymous access)");
         }
         if (c.username() == null || c.username().isEmpty()) {
             throw error(at + ".username", "missing (passwordFile needs it)");
@@ -171,6 +188,21 @@ final class UpstreamReader {
             throw error(at + ".passwordFile", "missing (username needs it)");
         }
         return new CredentialSource.PasswordFile(c.username(), file(at + ".passwordFile", c.passwordFile()));
+    }
+
+    /** The program is looked up now, so that a helper missing on this machine fails the load, not the first pull. */
+    private CredentialSource helper(String at, CredentialsSection c) throws ConfigException {
+        if (c.helper() == null) {
+            throw error(at + ".helper", "missing (lifetime needs it)");
+        }
+        if (!CredentialHelper.isValidName(c.helper())) {
+            throw error(at + ".helper", "'" + c.helper() + "' " + CredentialHelper.NAME_RULE);
+        }
+        Path program = CredentialHelper.locate(c.helper(), pathVariable).orElseThrow(() -> error(at + ".helper",
+                c.helper().startsWith("/") ? c.helper() + ": no such executable file"
+                        : "docker-credential-" + c.helper() + " is not an executable file in any directory of PATH"));
+        Duration lifetime = c.lifetime() == null ? DEFAULT_HELPER_LIFETIME : positive(at + ".lifetime", c.lifetime());
+        return new CredentialSource.Helper(c.helper(), program, lifetime);
     }
 
     private UpstreamConfig.Timeouts timeouts(String at, TimeoutsSection t) throws ConfigException {
@@ -249,7 +281,8 @@ final class UpstreamReader {
                            String authorization, Object authorizationTtl) {
     }
 
-    record CredentialsSection(String dockerConfig, String username, String passwordFile) {
+    record CredentialsSection(String dockerConfig, String username, String passwordFile, String helper,
+                              Object lifetime) {
     }
 
     record TimeoutsSection(Object connect, Object firstByte, Object idle) {

@@ -154,7 +154,7 @@ public final class MirrorServer implements AutoCloseable {
             try {
                 UpstreamClients clients = metrics.meter(UpstreamClients.create(config.upstreams(), group, clock,
                         UpstreamClientOptions.defaults().withMaxManifestBytes(config.limits().maxManifestBytes())
-                                .withResponseListener(metrics.rateLimitListener())));
+                                .withResponseListener(metrics.rateLimitListener()), executor));
                 PullThroughService pullThrough = new PullThroughService(storage.blobs(), storage.metadata(), clients,
                         executor, clock, new PullThroughService.Settings(config.pullThrough().prefetchLayers(),
                         config.pullThrough().negativeCacheTtl(), PullThroughService.Settings.defaults()

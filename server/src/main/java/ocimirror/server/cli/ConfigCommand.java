@@ -106,7 +106,8 @@ final class ConfigCommand implements Runnable {
 
         /**
          * One line (and one more per URL of an upstream with several); reads the credentials and
-         * CA files so that a bad one fails the check.
+         * CA files so that a bad one fails the check. A credential helper is not run (it may ask a
+         * remote service): {@code doctor} runs it.
          */
         private static String describe(UpstreamConfig u) {
             boolean several = u.urls().size() > 1;
@@ -135,7 +136,8 @@ final class ConfigCommand implements Runnable {
         private static String access(UpstreamConfig u, String what) {
             Optional<RegistryCredentials> creds;
             try {
-                creds = RegistryCredentials.resolve(u.credentials(), u.authority());
+                creds = u.credentials() instanceof CredentialSource.Helper ? Optional.empty()
+                        : RegistryCredentials.resolve(u.credentials(), u.authority());
             } catch (CredentialsException e) {
                 throw new CredentialsException(what + ": " + e.getMessage(), e);
             }
@@ -190,6 +192,9 @@ final class ConfigCommand implements Runnable {
             }
             if (source instanceof CredentialSource.PasswordFile p) {
                 return "passwordFile " + p.passwordFile() + user;
+            }
+            if (source instanceof CredentialSource.Helper h) {
+                return "helper " + h.helper() + ", lifetime " + format(h.lifetime());
             }
             return "anonymous";
         }

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLContext;
+import ocimirror.config.CredentialHelper;
 import ocimirror.config.CredentialSource;
 import ocimirror.config.CredentialsException;
 import ocimirror.config.RegistryCredentials;
@@ -65,9 +66,17 @@ final class RegistryChecks {
         try {
             creds = RegistryCredentials.forUpstream(upstream);
         } catch (CredentialsException e) {
-            out.accept(Check.fail(s, e.getMessage(), "fix the credentials of upstream '" + upstream.name()
+            out.accept(Check.fail(s, e.getMessage(), upstream.credentials() instanceof CredentialSource.Helper h
+                    ? "run `" + CredentialHelper.byHand(h, CredentialHelper.serverUrl(upstream)) + "` as the mirror's"
+                            + " user and fix what it says (its login, its configuration or its environment)"
+                    : "fix the credentials of upstream '" + upstream.name()
                     + "' (`ocimirror config check FILE` reads them as serve does)"));
             return false;
+        }
+        if (upstream.credentials() instanceof CredentialSource.Helper h) {
+            out.accept(Check.ok(subject("credential helper"), CredentialHelper.describe(h) + " answered for "
+                    + CredentialHelper.serverUrl(upstream) + " (user '" + creds.map(RegistryCredentials::username)
+                    .orElse("") + "')"));
         }
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
                 .followRedirects(HttpClient.Redirect.NEVER);
@@ -240,6 +249,10 @@ final class RegistryChecks {
         if (c instanceof CredentialSource.DockerConfig d) {
             return "the '" + upstream.authority() + "' entry of dockerConfig " + d.file() + " of upstream '"
                     + upstream.name() + "'";
+        }
+        if (c instanceof CredentialSource.Helper h) {
+            return "what " + CredentialHelper.describe(h) + " answers (`" + CredentialHelper.byHand(h,
+                    CredentialHelper.serverUrl(upstream)) + "`)";
         }
         return "the credentials of upstream '" + upstream.name() + "'";
     }

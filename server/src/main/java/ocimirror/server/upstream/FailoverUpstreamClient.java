@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +19,6 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import ocimirror.config.CredentialsException;
-import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.Reference;
@@ -78,12 +78,13 @@ public final class FailoverUpstreamClient implements UpstreamClient {
 
     /**
      * One {@link NettyUpstreamClient} per URL of {@code config}, each with that URL's CA and
-     * credentials (read now) and no retries of its own.
+     * credentials (read now; a URL's credential helper runs on {@code blocking} when first needed)
+     * and no retries of its own.
      *
      * @throws CredentialsException if a URL's credentials cannot be read (the message names the URL)
      */
     public static FailoverUpstreamClient create(UpstreamConfig config, EventLoopGroup group,
-                                                Clock clock, UpstreamClientOptions options) {
+                                                Clock clock, UpstreamClientOptions options, Executor blocking) {
         List<String> names = new ArrayList<>();
         List<UpstreamClient> clients = new ArrayList<>();
         UpstreamLimiter limiter = UpstreamLimiter.of(config, group); // the upstream's, shared by its URLs
@@ -92,8 +93,8 @@ public final class FailoverUpstreamClient implements UpstreamClient {
                 names.add(config.urls().get(i).origin());
                 UpstreamConfig one = config.forUrl(i).withMaxRetries(0);
                 try {
-                    clients.add(new NettyUpstreamClient(one, RegistryCredentials.forUpstream(one), group, clock,
-                            options, limiter));
+                    clients.add(new NettyUpstreamClient(one, UpstreamCredentials.of(one, blocking, clock), group,
+                            clock, options, limiter));
                 } catch (CredentialsException e) {
                     throw new CredentialsException(e.getMessage().replaceFirst("^upstream '[^']*'",
                             "upstream '" + config.name() + "' url " + one.url()), e);

@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -74,6 +75,12 @@ public final class NettyUpstreamClient implements UpstreamClient {
      */
     public NettyUpstreamClient(UpstreamConfig config, Optional<RegistryCredentials> credentials, EventLoopGroup group,
                                Clock clock, UpstreamClientOptions options) {
+        this(config, UpstreamCredentials.fixed(credentials), group, clock, options);
+    }
+
+    /** With credentials that may change while it runs (a credential helper's). */
+    NettyUpstreamClient(UpstreamConfig config, UpstreamCredentials credentials, EventLoopGroup group, Clock clock,
+                        UpstreamClientOptions options) {
         this(config, credentials, group, clock, options, UpstreamLimiter.of(config, group));
     }
 
@@ -82,8 +89,8 @@ public final class NettyUpstreamClient implements UpstreamClient {
      * whose URLs each have a client of their own ({@link FailoverUpstreamClient}), since the limits
      * are the upstream's, not a URL's.
      */
-    NettyUpstreamClient(UpstreamConfig config, Optional<RegistryCredentials> credentials, EventLoopGroup group,
-                        Clock clock, UpstreamClientOptions options, UpstreamLimiter limiter) {
+    NettyUpstreamClient(UpstreamConfig config, UpstreamCredentials credentials, EventLoopGroup group, Clock clock,
+                        UpstreamClientOptions options, UpstreamLimiter limiter) {
         this.config = Objects.requireNonNull(config, "config");
         this.group = Objects.requireNonNull(group, "group");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -96,10 +103,13 @@ public final class NettyUpstreamClient implements UpstreamClient {
         this.auth = new UpstreamAuth(config.name(), credentials, config.plainHttp(), clock, json, this::realmGet);
     }
 
-    /** A client with the credentials the configuration points at (read now) and default options. */
+    /**
+     * A client with the credentials the configuration points at (read now; a credential helper
+     * runs on the common pool when first needed) and default options.
+     */
     public static NettyUpstreamClient create(UpstreamConfig config, EventLoopGroup group, Clock clock) {
-        return new NettyUpstreamClient(config, RegistryCredentials.forUpstream(config), group, clock,
-                UpstreamClientOptions.defaults());
+        return new NettyUpstreamClient(config, UpstreamCredentials.of(config, ForkJoinPool.commonPool(), clock), group,
+                clock, UpstreamClientOptions.defaults());
     }
 
     /** An event loop group for upstream clients: epoll where available, NIO elsewhere. */
@@ -363,6 +373,13 @@ public final class NettyUpstreamClient implements UpstreamClient {
             }
             if (s == 401 && ownOrigin && !authRetried) {
                 return auth.onUnauthorized(resp.headers().getAll(HttpHeaderNames.WWW_AUTHENTICATE), call.scope, authorization)
+                        .thenCompose(h -> h == null
+                                ? CompletableFuture.failedFuture(failure(call, url, resp))
+                                : chain(call, url, h, true, hops));
+            }
+            if (s == 403 && ownOrigin && !authRetried) {
+                // Renewable credentials (a helper's) are asked again once; fixed ones give null.
+                return auth.onForbidden(call.scope, authorization)
                         .thenCompose(h -> h == null
                                 ? CompletableFuture.failedFuture(failure(call, url, resp))
                                 : chain(call, url, h, true, hops));

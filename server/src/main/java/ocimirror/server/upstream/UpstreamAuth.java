@@ -36,11 +36,12 @@ final class UpstreamAuth {
     record Realm(URI url, String service) {
     }
 
-    record Token(String value, Instant expiresAt) {
+    /** @param by the credentials it was fetched with, or null (anonymous) */
+    record Token(String value, Instant expiresAt, RegistryCredentials by) {
     }
 
     private final String upstream;
-    private final Optional<RegistryCredentials> credentials;
+    private final UpstreamCredentials credentials;
     private final boolean plainHttpUpstream;
     private final Clock clock;
     private final ObjectMapper json;
@@ -51,6 +52,11 @@ final class UpstreamAuth {
     private volatile boolean basic;
 
     UpstreamAuth(String upstream, Optional<RegistryCredentials> credentials, boolean plainHttpUpstream, Clock clock,
+                 ObjectMapper json, BiFunction<URI, String, CompletableFuture<RawResponse>> get) {
+        this(upstream, UpstreamCredentials.fixed(credentials), plainHttpUpstream, clock, json, get);
+    }
+
+    UpstreamAuth(String upstream, UpstreamCredentials credentials, boolean plainHttpUpstream, Clock clock,
                  ObjectMapper json, BiFunction<URI, String, CompletableFuture<RawResponse>> get) {
         this.upstream = Objects.requireNonNull(upstream, "upstream");
         this.credentials = Objects.requireNonNull(credentials, "credentials");
@@ -70,8 +76,8 @@ final class UpstreamAuth {
         if (r != null) {
             return token(r, scope, scope, false).thenApply(t -> "Bearer " + t.value());
         }
-        if (basic && credentials.isPresent()) {
-            return CompletableFuture.completedFuture(basicHeader(credentials.get()));
+        if (basic) {
+            return credentials.current().thenApply(c -> c.map(UpstreamAuth::basicHeader).orElse(null));
         }
         return CompletableFuture.completedFuture(null);
     }
@@ -105,11 +111,59 @@ final class UpstreamAuth {
             boolean refresh = sent != null && sent.startsWith("Bearer ");
             return token(r, scope, tokenScope, refresh).thenApply(t -> "Bearer " + t.value());
         }
-        if (basicOffered && credentials.isPresent() && (sent == null || !sent.startsWith("Basic "))) {
+        if (basicOffered) {
             basic = true;
-            return CompletableFuture.completedFuture(basicHeader(credentials.get()));
+            if (sent != null && sent.startsWith("Basic ")) {
+                return renewedBasic(sent); // the credentials were refused
+            }
+            return credentials.current().thenApply(c -> c.map(UpstreamAuth::basicHeader).orElse(null));
         }
         return CompletableFuture.completedFuture(null);
+    }
+
+    /**
+     * The Authorization value to retry with after a 403 to a request that carried {@code sent},
+     * or null to give up. Only credentials that can be renewed (a credential helper's) are worth
+     * a retry: a registry whose token has expired may answer 403 (ECR does).
+     */
+    CompletableFuture<String> onForbidden(String scope, String sent) {
+        if (sent == null || !credentials.renewable()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (sent.startsWith("Basic ")) {
+            return renewedBasic(sent);
+        }
+        Realm r = realm;
+        CompletableFuture<Token> t = r == null ? null : tokens.get(key(r, scope));
+        RegistryCredentials by = t != null && t.isDone() && !t.isCompletedExceptionally()
+                && sent.equals("Bearer " + t.join().value()) ? t.join().by() : null;
+        if (by == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return credentials.refused(by).thenCompose(c -> c.isEmpty() || c.get().equals(by)
+                ? CompletableFuture.completedFuture(null)
+                : token(r, scope, scope, true).thenApply(n -> "Bearer " + n.value()));
+    }
+
+    /** Renewed credentials after {@code sent} (a Basic value) was refused, or null if there are none. */
+    private CompletableFuture<String> renewedBasic(String sent) {
+        RegistryCredentials used = fromBasic(sent);
+        if (used == null || !credentials.renewable()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return credentials.refused(used).thenApply(c -> c.isEmpty() || c.get().equals(used) ? null
+                : basicHeader(c.get()));
+    }
+
+    static RegistryCredentials fromBasic(String header) {
+        try {
+            String pair = new String(Base64.getDecoder().decode(header.substring("Basic ".length()).trim()),
+                    StandardCharsets.UTF_8);
+            int colon = pair.indexOf(':');
+            return colon <= 0 ? null : new RegistryCredentials(pair.substring(0, colon), pair.substring(colon + 1));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private Realm realm(AuthChallenge bearer) {
@@ -126,8 +180,12 @@ final class UpstreamAuth {
                 + " usable realm: " + url);
     }
 
+    private static String key(Realm r, String scope) {
+        return r.url() + " " + r.service() + " " + scope;
+    }
+
     private CompletableFuture<Token> token(Realm r, String scope, String tokenScope, boolean refresh) {
-        String key = r.url() + " " + r.service() + " " + scope;
+        String key = key(r, scope);
         while (true) {
             CompletableFuture<Token> current = tokens.get(key);
             if (current != null && !refresh && usable(current)) {
@@ -181,18 +239,28 @@ final class UpstreamAuth {
             url.append(sep).append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
         }
         // Credentials go to the realm only over TLS, unless the upstream itself is plain HTTP.
-        boolean sendCredentials = credentials.isPresent() && ("https".equals(r.url().getScheme()) || plainHttpUpstream);
-        String authorization = sendCredentials ? basicHeader(credentials.get()) : null;
+        boolean secure = "https".equals(r.url().getScheme()) || plainHttpUpstream;
         URI uri = URI.create(url.toString());
-        return get.apply(uri, authorization).thenApply(resp -> parse(resp, uri, sendCredentials));
+        return credentials.current().thenCompose(c -> {
+            RegistryCredentials by = secure ? c.orElse(null) : null;
+            return get.apply(uri, by == null ? null : basicHeader(by)).thenCompose(resp -> {
+                if ((resp.status() == 401 || resp.status() == 403) && by != null && credentials.renewable()) {
+                    // Refused: renewed credentials (a helper run again) get one more try.
+                    return credentials.refused(by).thenCompose(n -> n.isEmpty() || n.get().equals(by)
+                            ? CompletableFuture.completedFuture(parse(resp, uri, by))
+                            : get.apply(uri, basicHeader(n.get())).thenApply(again -> parse(again, uri, n.get())));
+                }
+                return CompletableFuture.completedFuture(parse(resp, uri, by));
+            });
+        });
     }
 
-    private Token parse(RawResponse resp, URI uri, boolean withCredentials) {
+    private Token parse(RawResponse resp, URI uri, RegistryCredentials by) {
         String what = "GET " + uri.getScheme() + "://" + uri.getRawAuthority() + uri.getRawPath();
         if (resp.status() == 401 || resp.status() == 403) {
             throw new UpstreamException(Kind.UNAUTHORIZED, resp.status(), null, 1, "token endpoint of upstream '"
-                    + upstream + "' refused " + (withCredentials ? "the credentials of user '"
-                    + credentials.get().username() + "'" : "anonymous access") + " (" + what + " answered "
+                    + upstream + "' refused " + (by != null ? "the credentials of user '"
+                    + by.username() + "'" : "anonymous access") + " (" + what + " answered "
                     + resp.status() + Responses.errorDetail(resp.body(), json) + ")", null);
         }
         if (resp.status() != 200) {
@@ -215,7 +283,7 @@ final class UpstreamAuth {
         }
         // Stop using it a little early so that it does not expire on its way to the upstream.
         long margin = Math.min(10, expires / 10);
-        return new Token(value, clock.instant().plusSeconds(expires - margin));
+        return new Token(value, clock.instant().plusSeconds(expires - margin), by);
     }
 
     static String basicHeader(RegistryCredentials c) {

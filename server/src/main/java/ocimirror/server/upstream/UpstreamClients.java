@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import ocimirror.config.CredentialsException;
-import ocimirror.config.RegistryCredentials;
 import ocimirror.config.UpstreamConfig;
 
 /**
@@ -34,6 +35,15 @@ public final class UpstreamClients implements AutoCloseable {
      */
     public static UpstreamClients create(Collection<UpstreamConfig> upstreams, EventLoopGroup group, Clock clock,
                                          UpstreamClientOptions options) {
+        return create(upstreams, group, clock, options, ForkJoinPool.commonPool());
+    }
+
+    /**
+     * @param blocking where credential helpers run (they start a process and wait for it); a
+     *                 helper is first run when an upstream request needs credentials, not here
+     */
+    public static UpstreamClients create(Collection<UpstreamConfig> upstreams, EventLoopGroup group, Clock clock,
+                                         UpstreamClientOptions options, Executor blocking) {
         Objects.requireNonNull(group, "group");
         Map<String, UpstreamClient> clients = new LinkedHashMap<>();
         try {
@@ -43,13 +53,13 @@ public final class UpstreamClients implements AutoCloseable {
                 }
                 if (u.urls().size() > 1) {
                     try {
-                        clients.put(u.name(), FailoverUpstreamClient.create(u, group, clock, options));
+                        clients.put(u.name(), FailoverUpstreamClient.create(u, group, clock, options, blocking));
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException("upstream '" + u.name() + "': " + e.getMessage(), e);
                     }
                     continue;
                 }
-                Optional<RegistryCredentials> creds = RegistryCredentials.forUpstream(u);
+                UpstreamCredentials creds = UpstreamCredentials.of(u, blocking, clock);
                 try {
                     clients.put(u.name(), new NettyUpstreamClient(u, creds, group, clock, options));
                 } catch (IllegalArgumentException e) {
