@@ -58,6 +58,11 @@ final class MeteredUpstreamClient implements UpstreamClient {
         return listing("referrers", delegate.referrers(repo, subject, artifactType));
     }
 
+    @Override
+    public CompletableFuture<UpstreamListing> referrersPage(RepoName repo, Digest subject, String link) {
+        return listing("referrers", delegate.referrersPage(repo, subject, link));
+    }
+
     private CompletableFuture<UpstreamListing> listing(String op, CompletableFuture<UpstreamListing> f) {
         long t0 = System.nanoTime();
         return recorded(f, (l, e) -> {

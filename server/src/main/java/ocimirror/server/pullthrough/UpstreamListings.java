@@ -55,12 +55,15 @@ import ocimirror.storage.oci.RepoName;
  *
  * <p>Tags come sorted and paged by the mirror when the upstream did not page them (distribution
  * 2.8 ignores {@code n} and {@code last} and sends its tags unsorted); an upstream's own next
- * page is passed on. An upstream's next page of referrers is not (the spec's referrers pages
- * are opaque to the mirror): the first page is served.
+ * page is passed on. An upstream's referrers pages are followed (their links are opaque, so the
+ * mirror cannot page them in its own terms) and served merged, as one index.
  */
 final class UpstreamListings {
     /** Memory for listings, by their bytes: a tag list of 10 000 tags is about 200 KiB. */
     static final long MAX_BYTES = 32L << 20;
+    /** The most pages of one upstream referrers listing followed, and their total size. */
+    static final int MAX_REFERRER_PAGES = 100;
+    static final long MAX_REFERRERS_BYTES = 16L << 20;
     private static final JsonMapper JSON = new JsonMapper();
 
     private final BlobStore blobs;
@@ -118,7 +121,9 @@ final class UpstreamListings {
         Key key = new Key(t.repo(), "referrers", subject.toString(), artifactType);
         return get(key, t, outcome,
                 () -> clients.apply(t).referrers(t.upstreamRepo(), subject, artifactType)
-                        .thenApply(l -> referrersPage(t, l, artifactType))
+                        .thenCompose(l -> l.link() == null
+                                ? CompletableFuture.completedFuture(referrersPage(t, l, artifactType))
+                                : allReferrers(t, subject, artifactType, l))
                         .exceptionallyCompose(e -> UpstreamFailures.isNotFound(e)
                                 ? fromReferrersTag(t, subject, artifactType)
                                 : CompletableFuture.failedFuture(UpstreamFailures.unwrap(e))),
@@ -287,6 +292,53 @@ final class UpstreamListings {
         }
         // The upstream did not filter: the mirror does, so the client can rely on the header.
         return new ReferrersPage(new ReferrersIndex(artifactType).addAll(index).bytes(), true);
+    }
+
+    /**
+     * An upstream that pages its referrers: its pages followed (each {@code Link} checked by the
+     * client) and merged into one index, so that a client sees every signature, not the first page's.
+     * The mirror answers unpaged, as it does for hosted repositories. Bounded by {@link #MAX_REFERRER_PAGES}
+     * and {@link #MAX_REFERRERS_BYTES}: an upstream that pages on beyond them is a protocol error.
+     */
+    private CompletableFuture<ReferrersPage> allReferrers(RepoTarget.Proxied t, Digest subject, String artifactType,
+                                                          UpstreamListing first) {
+        ReferrersIndex index = new ReferrersIndex(artifactType);
+        CompletableFuture<ReferrersPage> done = new CompletableFuture<>();
+        class Pages {
+            int pages;
+            long bytes;
+
+            void add(UpstreamListing l) {
+                pages++;
+                bytes += l.body().length;
+                index.addAll(parse(t, l, "referrers"));
+                if (l.link() == null) {
+                    done.complete(new ReferrersPage(index.bytes(), artifactType != null));
+                } else if (pages >= MAX_REFERRER_PAGES || bytes > MAX_REFERRERS_BYTES) {
+                    done.completeExceptionally(new UpstreamException(UpstreamException.Kind.PROTOCOL, "upstream '"
+                            + t.upstream().name() + "' pages the referrers of " + t.upstreamRepo() + "@" + subject
+                            + " beyond " + pages + " pages (" + bytes + " bytes)"));
+                } else {
+                    clients.apply(t).referrersPage(t.upstreamRepo(), subject, l.link()).whenComplete((next, e) -> {
+                        if (e != null) {
+                            done.completeExceptionally(UpstreamFailures.unwrap(e));
+                        } else {
+                            next(next);
+                        }
+                    });
+                }
+            }
+
+            void next(UpstreamListing l) {
+                try {
+                    add(l);
+                } catch (RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            }
+        }
+        new Pages().next(first);
+        return done;
     }
 
     /** The spec's fallback for an upstream without the referrers API: the subject's referrers tag. */

@@ -168,6 +168,12 @@ public final class FailoverUpstreamClient implements UpstreamClient {
     }
 
     @Override
+    public CompletableFuture<UpstreamListing> referrersPage(RepoName repo, Digest subject, String link) {
+        // A relative link: the next page of whichever URL answers, which serve the same content.
+        return run(c -> c.referrersPage(repo, subject, link), null);
+    }
+
+    @Override
     public CompletableFuture<Long> fetchBlob(RepoName repo, Digest digest, BlobSink sink) {
         AtomicBoolean started = new AtomicBoolean();
         CompletableFuture<Long> out = run(c -> c.fetchBlob(repo, digest, new AttemptSink(sink, started)), started);

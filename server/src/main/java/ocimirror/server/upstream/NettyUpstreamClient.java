@@ -166,6 +166,19 @@ public final class NettyUpstreamClient implements UpstreamClient {
                 options.maxManifestBytes()));
     }
 
+    @Override
+    public CompletableFuture<UpstreamListing> referrersPage(RepoName repo, Digest subject, String link) {
+        String path = "/v2/" + repo + "/referrers/" + subject;
+        String target = ReferrersLink.target(link, origin, path);
+        if (target == null) {
+            return CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.PROTOCOL, "upstream '"
+                    + config.name() + "' named a next page of referrers that is not its own referrers of " + repo
+                    + "@" + subject + ": " + link));
+        }
+        return listing(new Call(HttpMethod.GET, target, List.of(MediaTypes.OCI_INDEX), scope(repo), null,
+                options.maxManifestBytes()));
+    }
+
     private CompletableFuture<UpstreamListing> listing(Call call) {
         return map(execute(call), r -> new UpstreamListing(r.status(), r.headers().get(HttpHeaderNames.CONTENT_TYPE),
                 r.headers().get("Link"), r.headers().get("OCI-Filters-Applied"),

@@ -51,6 +51,18 @@ public interface UpstreamClient extends AutoCloseable {
     CompletableFuture<UpstreamListing> referrers(RepoName repo, Digest subject, String artifactType);
 
     /**
+     * The next page of a referrers listing: {@code GET} of the URL the previous page's
+     * {@code Link} header named ({@code link} is the header's value), which must be this upstream's
+     * referrers of {@code subject} in {@code repo} (another host, path or a bad link fails with
+     * {@link UpstreamException.Kind#PROTOCOL}, nothing asked). Its query is passed as the upstream
+     * wrote it: the spec's referrers pages are opaque.
+     */
+    default CompletableFuture<UpstreamListing> referrersPage(RepoName repo, Digest subject, String link) {
+        return CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.PROTOCOL,
+                "upstream '" + name() + "': the client cannot follow a referrers page"));
+    }
+
+    /**
      * Streams {@code GET /v2/<repo>/blobs/<digest>} into {@code sink}, reading from the network
      * only as fast as the sink's stages complete. See {@link BlobSink} for the call order. The
      * bytes are not verified here: the sink (the blob store's writer) checks the digest.

@@ -83,6 +83,20 @@ public final class ScriptedUpstream implements UpstreamClient {
                 null, null, index.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
+    /**
+     * Answers the referrers API for {@code subject} in pages: page i names page i + 1 in its
+     * {@code Link} ({@code <path?page=i+1>}), the last names none.
+     */
+    public void referrersPages(String repo, Digest subject, String... pages) {
+        String path = "/v2/" + repo + "/referrers/" + subject;
+        for (int i = 0; i < pages.length; i++) {
+            String link = i + 1 < pages.length ? "<" + path + "?page=" + (i + 1) + ">; rel=\"next\"" : null;
+            listingAnswers.put(i == 0 ? repo + " " + subject : repo + " " + subject + " page=" + i,
+                    new UpstreamListing(200, "application/vnd.oci.image.index.v1+json", link, null,
+                            pages[i].getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+    }
+
     /** Every tags/list and referrers request fails with {@code kind} from now on (null: answer again). */
     public void failListings(UpstreamException.Kind kind) {
         listingFailure = kind;
@@ -105,6 +119,12 @@ public final class ScriptedUpstream implements UpstreamClient {
     @Override
     public CompletableFuture<UpstreamListing> referrers(RepoName repo, Digest subject, String artifactType) {
         return listing(repo + " " + subject);
+    }
+
+    @Override
+    public CompletableFuture<UpstreamListing> referrersPage(RepoName repo, Digest subject, String link) {
+        int q = link.indexOf("?page=");
+        return listing(repo + " " + subject + " page=" + (q < 0 ? "?" : link.substring(q + 6, link.indexOf('>'))));
     }
 
     /** The next blob download the mirror started, waiting up to 5 s for it. */

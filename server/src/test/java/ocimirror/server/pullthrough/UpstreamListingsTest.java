@@ -156,6 +156,20 @@ class UpstreamListingsTest {
     }
 
     @Test
+    void anUpstreamsReferrersPagesAreFollowedAndServedAsOneIndex() throws Exception {
+        upstream.referrersPages("team/app", SUBJECT,
+                index(descriptor("sha256:" + "1".repeat(64), SIG_TYPE)),
+                index(descriptor("sha256:" + "2".repeat(64), "application/spdx+json")),
+                index(descriptor("sha256:" + "3".repeat(64), SIG_TYPE)));
+        String all = referrers(null);
+        assertTrue(all.contains("1111") && all.contains("2222") && all.contains("3333"), all);
+        assertEquals(3, upstream.listings.get(), "three pages, each asked once");
+        clock.advance(Duration.ofMinutes(11));
+        String sigs = referrers(SIG_TYPE);
+        assertTrue(sigs.contains("1111") && sigs.contains("3333") && !sigs.contains("2222"), sigs);
+    }
+
+    @Test
     void withoutTheReferrersApiTheReferrersTagIsListed() throws Exception {
         // No referrers answer scripted: 404, as distribution 2.8. The client's pusher kept the tag.
         String tagIndex = index(descriptor("sha256:" + "3".repeat(64), SIG_TYPE));
