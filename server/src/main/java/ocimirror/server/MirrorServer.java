@@ -44,6 +44,7 @@ import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.server.shared.Stores;
 import ocimirror.server.tls.ServerTls;
 import ocimirror.server.upstream.NettyUpstreamClient;
 import ocimirror.server.upstream.UpstreamClientOptions;
@@ -246,7 +247,7 @@ public final class MirrorServer implements AutoCloseable {
         requireNonNull(config, "config");
         requireNonNull(clock, "clock");
         requireNonNull(reloadInterval, "reloadInterval");
-        Storage storage = Storage.open(config.dataDir(), clock);
+        Storage storage = Stores.open(config, clock);
         // RocksDB writes and fsyncs block: more threads than cores, but a bounded queue, so
         // an overloaded disk turns into 503s instead of unbounded memory.
         int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
@@ -273,7 +274,7 @@ public final class MirrorServer implements AutoCloseable {
             // After Storage.open: the generated PKI is created under the data directory's lock.
             security = Security.start(config, clock, reloadInterval);
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
-                    RegistryService.Settings.from(config));
+                    RegistryService.Settings.from(config), storage.replicaId());
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
             metrics.monitor(router);
             upstreams = Upstreams.start(config, storage, executor, clock, metrics);

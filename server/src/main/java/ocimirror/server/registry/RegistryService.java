@@ -22,6 +22,7 @@ import ocimirror.storage.meta.ManifestRecord;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.Page;
 import ocimirror.storage.meta.TagRecord;
+import ocimirror.storage.meta.UploadRecord;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.Reference;
@@ -79,11 +80,17 @@ public final class RegistryService {
     }
 
     public RegistryService(BlobStore blobs, MetadataStore metadata, Clock clock, Settings settings) {
+        this(blobs, metadata, clock, settings, UploadRecord.LOCAL);
+    }
+
+    /** As the four-argument constructor, recording upload sessions as {@code uploadOwner}'s (a replica id). */
+    public RegistryService(BlobStore blobs, MetadataStore metadata, Clock clock, Settings settings, String uploadOwner) {
         this.blobs = requireNonNull(blobs, "blobs");
         this.metadata = requireNonNull(metadata, "metadata");
         this.clock = requireNonNull(clock, "clock");
         this.settings = requireNonNull(settings, "settings");
-        this.uploads = new BlobUploads(blobs, metadata, clock, settings.maxUploadBytes(), settings.uploadIdleTimeout());
+        this.uploads = new BlobUploads(blobs, metadata, clock, settings.maxUploadBytes(), settings.uploadIdleTimeout(),
+                uploadOwner);
         this.checks = new RecentChecks(clock);
     }
 
