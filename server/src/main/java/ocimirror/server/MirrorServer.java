@@ -26,6 +26,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import ocimirror.config.MirrorConfig;
 import ocimirror.server.access.AuditLog;
 import ocimirror.server.auth.HtpasswdAuthenticator;
@@ -51,6 +52,8 @@ import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.server.warmup.Warmup;
 import ocimirror.storage.Storage;
+import ocimirror.storage.blob.TieredBlobStore;
+import ocimirror.storage.meta.pg.CachedPgMetadataStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -284,8 +287,16 @@ public final class MirrorServer implements AutoCloseable {
             cache.addEvictionListener((digest, size) -> metrics.evicted(size));
             var metricsConfig = config.observability().metrics();
             audit = AuditLog.open(config.observability().log().audit(), clock);
+            BooleanSupplier inSync = () -> true;
+            if (storage.metadata() instanceof CachedPgMetadataStore pg) {
+                metrics.monitor(pg);
+                inSync = pg::inSync;
+            }
+            if (storage.blobs() instanceof TieredBlobStore tier) {
+                metrics.monitor(tier);
+            }
             Observability obs = new Observability(metrics, new Readiness(storage.metadata(),
-                    storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics(), audit);
+                    storage.paths().ingestDir(), executor, clock, inSync), metricsConfig.publicMetrics(), audit);
             ConnectionDrain drain = new ConnectionDrain();
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
