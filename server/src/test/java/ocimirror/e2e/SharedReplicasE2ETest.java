@@ -96,6 +96,14 @@ class SharedReplicasE2ETest {
                 assertEquals(1, blobDownloads(upstream, pulled.layerDigest()),
                         "a replica fetched from the upstream a blob another replica had stored");
                 assertTrue(Files.exists(inTierOfB), "B's copy from S3 did not land in its tier");
+
+                // verify runs against the shared backends beside the replicas (on a data directory of its
+                // own: A's is locked), and finds every record's blob although its own tier is empty.
+                String verify = cli(aws, "verify", "--config", tmp.resolve("a.yaml").toString(), "--data",
+                        tmp.resolve("data-verify").toString());
+                assertTrue(verify.contains(": consistent"), verify);
+                String locked = cli(aws, "verify", "--config", tmp.resolve("a.yaml").toString());
+                assertTrue(locked.contains("in use"), locked);
             }
         }
     }
@@ -116,6 +124,19 @@ class SharedReplicasE2ETest {
                 + "  postgres: {url: '" + db.url() + "', user: " + db.user() + ", passwordFile: '"
                 + db.passwordFile() + "', maxConnections: 4}\n");
         return ServeProcess.start(tmp.resolve(name + ".log"), env, "--config", config.toString());
+    }
+
+    /** Runs {@code ocimirror ARGS} in its own JVM with {@code env}; its output, exit status first. */
+    private static String cli(Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), "ocimirror.server.cli.Main"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
+        b.environment().putAll(env);
+        Process p = b.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return "exit " + p.exitValue() + "\n" + out;
     }
 
     /** Upstream GETs of the blob answered 200 (the access log; each download also has its 401 round first). */
