@@ -24,6 +24,7 @@ import ocimirror.config.SharedBackends;
 import ocimirror.storage.Storage;
 import ocimirror.storage.blob.TieredBlobStore;
 import ocimirror.storage.meta.pg.CachedPgMetadataStore;
+import ocimirror.storage.meta.pg.PgMetadataStore;
 import ocimirror.storage.meta.pg.PgSettings;
 import ocimirror.storage.s3.DefaultAwsCredentials;
 import ocimirror.storage.s3.MultipartJanitor;
@@ -46,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *   <li>PostgreSQL (the pool and the listener; fails if it cannot connect);</li>
  *   <li>S3 and the tier (no request yet: the bucket must exist);</li>
  *   <li>this replica's upload sessions forgotten (their bytes were in the ingest just wiped);</li>
- *   <li>the janitor, hourly, the first time a minute after start.</li>
+ *   <li>the janitor, hourly, the first time a minute after start; and every 30 s the cluster's blob
+ *       total read back (other replicas' writes move it: the cache bound sees them).</li>
  * </ol>
  *
  * <p>The replica id, which owns upload sessions, is the host name and the absolute data
@@ -60,6 +62,8 @@ public final class SharedStorage {
     static final Duration ABANDONED = Duration.ofDays(1);
     private static final Duration JANITOR_EVERY = Duration.ofHours(1);
     private static final Duration JANITOR_FIRST = Duration.ofMinutes(1);
+    /** How often the cluster's blob total is read back (other replicas' writes). */
+    private static final Duration TOTAL_EVERY = Duration.ofSeconds(30);
     /** Copies from S3 into the tier and uploads following a download, each one thread while it lasts. */
     private static final int COPY_THREADS = 64;
 
@@ -98,6 +102,12 @@ public final class SharedStorage {
             MultipartJanitor uploads = remote.janitor(clock);
             janitor.scheduleWithFixedDelay(() -> clean(uploads), JANITOR_FIRST.toMillis(), JANITOR_EVERY.toMillis(),
                     TimeUnit.MILLISECONDS);
+            if (metadata.index() instanceof PgMetadataStore index) {
+                // The other replicas' writes move the cluster's total too: read it back now and then,
+                // so that this replica's cache bound (eviction) sees them.
+                janitor.scheduleWithFixedDelay(() -> refresh(index), TOTAL_EVERY.toMillis(), TOTAL_EVERY.toMillis(),
+                        TimeUnit.MILLISECONDS);
+            }
             log.info("shared storage: blobs in {} behind a tier of {} bytes under {}, metadata in {} (replica {})",
                     remote, shared.tierMaxBytes(), data.resolve("tier"), pg.redactedUrl(), replicaId);
             return Storage.of(metadata, metadata.index(), blobs, blobs.tier().paths(), clock, replicaId, resources);
@@ -128,6 +138,14 @@ public final class SharedStorage {
             host = "localhost";
         }
         return host + ":" + data;
+    }
+
+    private static void refresh(PgMetadataStore index) {
+        try {
+            index.refreshBlobBytes();
+        } catch (RuntimeException e) {
+            log.debug("reading the cluster's blob total: {}", e.toString());
+        }
     }
 
     private static void clean(MultipartJanitor janitor) {
