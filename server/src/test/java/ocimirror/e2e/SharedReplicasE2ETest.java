@@ -9,11 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.s3.S3ProxyServer;
 import ocimirror.storage.testing.PgDatabase;
 import ocimirror.storage.testing.PostgresExtension;
+import ocimirror.testing.Containerd;
 import ocimirror.testing.OciLayoutBuilder;
 import ocimirror.testing.Programs;
 import ocimirror.testing.RegistryClient;
@@ -30,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three {@code serve} replicas (separate JVMs, each its own data directory) sharing one cache: the
  * blobs in s3proxy (a real S3 API, in this JVM) and the metadata in a throw-away PostgreSQL, in
  * front of a {@code docker-registry} upstream over TLS with htpasswd. What a push or a pull through
- * one replica leaves is served by the others: the same digests, a moved tag within a second, and a
+ * one replica leaves is served by the others (skopeo, and containerd's ctr where it can run): the
+ * same digests, a moved tag within a second, and a
  * blob one replica pulled through served by another from S3, with no new upstream request and
  * without that replica's tier holding it first. One setup for all of it: three JVMs are costly.
  */
@@ -73,6 +76,15 @@ class SharedReplicasE2ETest {
                     assertEquals(first.layerDigest().toString(),
                             OciLayoutBuilder.sha256Digest(Files.readAllBytes(out.resolve("blobs/sha256/"
                                     + first.layerDigest().hex()))), "layer pulled through " + r.hostPort());
+                }
+
+                // containerd pulls it through C too, and unpacks it (where it can run: root).
+                if (Programs.present("containerd", "ctr") && Programs.isRoot() || Programs.inCi()) {
+                    try (Containerd containerd = Containerd.start(tmp.resolve("containerd"), "native")) {
+                        String ref = c.hostPort() + "/local/app:v1";
+                        containerd.pull("shared", ref);
+                        assertEquals(Optional.of(first.manifestDigest().toString()), containerd.imageTarget("shared", ref));
+                    }
                 }
 
                 // Move the tag through A: B serves the new digest within a second (LISTEN/NOTIFY).
