@@ -79,6 +79,8 @@ import java.util.stream.Collectors;
  * gc: {gracePeriod: 1h, interval: 1h}
  * shutdown: {gracePeriod: 30s}      # how long a stop lets requests in flight finish; 0: cut at once
  * warmup: {enabled: true, maxDuration: 30s}   # serve: compile the request paths before /readyz is ready
+ * storage: {s3: {...}, tierMaxSize: 50GiB}    # several replicas: blobs in S3 (see SharedReader)
+ * metadata: {postgres: {...}}                # and metadata in PostgreSQL, both or neither
  * </pre>
  */
 public final class ConfigLoader {
@@ -228,9 +230,12 @@ public final class ConfigLoader {
             }
             warmup = new MirrorConfig.Warmup(r.enabled() == null ? warmup.enabled() : r.enabled(), max);
         }
+        SharedBackends shared = new SharedReader(source, reader).read(
+                raw.storage() == null ? null : raw.storage().s3(),
+                raw.storage() == null ? null : raw.storage().tierMaxSize(), raw.metadata(), false);
         try {
             return new MirrorConfig(listen, data, storage, l, upstreams, hosted, pt, tls, auth, obs, cache, gc, shutdown,
-                    warmup);
+                    warmup, shared);
         } catch (IllegalArgumentException e) {
             // The cross-field rules: MirrorConfig words them with the field path already.
             throw new ConfigException(source + ": " + e.getMessage());
@@ -300,7 +305,7 @@ public final class ConfigLoader {
                       PullThroughSection pullThrough, TlsAuthReader.TlsSection tls,
                       TlsAuthReader.AuthSection auth, ObservabilityReader.MetricsSection metrics,
                       ObservabilityReader.LogSection log, CacheReader.CacheSection cache, CacheReader.GcSection gc,
-                      ShutdownSection shutdown, WarmupSection warmup) {
+                      ShutdownSection shutdown, WarmupSection warmup, SharedReader.MetadataSection metadata) {
     }
 
     record WarmupSection(Boolean enabled, Object maxDuration) {
@@ -313,7 +318,7 @@ public final class ConfigLoader {
                               List<String> prefetchPlatforms) {
     }
 
-    record StorageSection(Boolean deleteEnabled) {
+    record StorageSection(Boolean deleteEnabled, SharedReader.S3Section s3, Object tierMaxSize) {
     }
 
     record LimitsSection(Integer maxManifestBytes, Integer maxHeaderBytes, Long maxUploadBytes,

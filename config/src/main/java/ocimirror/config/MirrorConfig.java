@@ -37,11 +37,14 @@ import java.util.regex.Pattern;
  * @param gc          garbage collection of hosted namespaces; null: {@link GcConfig#defaults()}
  * @param shutdown    how a stop drains the connections; null: {@link Shutdown#defaults()}
  * @param warmup      how {@code serve} warms its request paths before it reports ready; null: {@link Warmup#defaults()}
+ * @param shared      the blobs in S3 and the metadata in PostgreSQL, shared by several replicas; null: a
+ *                    single node on its own files and RocksDB under {@code dataDir}
  */
 public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits,
                            List<UpstreamConfig> upstreams, List<String> hosted, PullThrough pullThrough,
                            TlsConfig tls, AuthConfig auth, ObservabilityConfig observability,
-                           CacheConfig cache, GcConfig gc, Shutdown shutdown, Warmup warmup) {
+                           CacheConfig cache, GcConfig gc, Shutdown shutdown, Warmup warmup,
+                           SharedBackends shared) {
 
     // A repository path component in the distribution grammar: a hosted namespace is one.
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
@@ -62,6 +65,15 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
         shutdown = shutdown == null ? Shutdown.defaults() : shutdown;
         warmup = warmup == null ? Warmup.defaults() : warmup;
         checkRouting(upstreams, hosted);
+    }
+
+    /** As the canonical constructor, a single node. */
+    public MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits limits, List<UpstreamConfig> upstreams,
+                        List<String> hosted, PullThrough pullThrough, TlsConfig tls, AuthConfig auth,
+                        ObservabilityConfig observability, CacheConfig cache, GcConfig gc, Shutdown shutdown,
+                        Warmup warmup) {
+        this(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc,
+                shutdown, warmup, null);
     }
 
     /** As the canonical constructor, with the default warm-up. */
@@ -132,50 +144,50 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
     }
 
     public MirrorConfig withListen(Listen l) {
-        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup);
+        return new MirrorConfig(l, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup, shared);
     }
 
     public MirrorConfig withDataDir(Path d) {
-        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup);
+        return new MirrorConfig(listen, d, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup, shared);
     }
 
     /** This configuration with other upstreams and hosted namespaces. */
     public MirrorConfig withRouting(List<UpstreamConfig> u, List<String> h) {
-        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, u, h, pullThrough, tls, auth, observability, cache, gc, shutdown, warmup, shared);
     }
 
     public MirrorConfig withPullThrough(PullThrough p) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, p, tls, auth, observability, cache, gc, shutdown, warmup, shared);
     }
 
     /** This configuration with another TLS setting ({@link TlsConfig#off()} for plain HTTP). */
     public MirrorConfig withTls(TlsConfig t) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, t, auth, observability, cache, gc, shutdown, warmup, shared);
     }
 
     /** This configuration with another client authentication setting. */
     public MirrorConfig withAuth(AuthConfig a) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, a, observability, cache, gc, shutdown, warmup, shared);
     }
 
     /** This configuration with other metrics and log settings. */
     public MirrorConfig withObservability(ObservabilityConfig o) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, o, cache, gc, shutdown, warmup, shared);
     }
 
     /** This configuration with another cache bound and pins. */
     public MirrorConfig withCache(CacheConfig c) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, c, gc, shutdown, warmup, shared);
     }
 
     /** This configuration with other garbage collection settings. */
     public MirrorConfig withGc(GcConfig g) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g, shutdown, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, g, shutdown, warmup, shared);
     }
 
     /** This configuration with another shutdown grace period. */
     public MirrorConfig withShutdown(Shutdown s) {
-        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, s, warmup);
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability, cache, gc, s, warmup, shared);
     }
 
     /** The default upstream, if one is marked {@code default: true}. */
@@ -350,7 +362,12 @@ public record MirrorConfig(Listen listen, Path dataDir, Storage storage, Limits 
 
     public MirrorConfig withWarmup(Warmup w) {
         return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability,
-                cache, gc, shutdown, w);
+                cache, gc, shutdown, w, shared);
+    }
+
+    public MirrorConfig withShared(SharedBackends s) {
+        return new MirrorConfig(listen, dataDir, storage, limits, upstreams, hosted, pullThrough, tls, auth, observability,
+                cache, gc, shutdown, warmup, s);
     }
 
     /** Where to bind; port 0 picks a free port (tests). */

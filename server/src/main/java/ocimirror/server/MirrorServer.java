@@ -28,6 +28,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.server.access.AuditLog;
@@ -48,6 +49,7 @@ import ocimirror.server.prefetch.StartupPrefetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.server.shared.Stores;
 import ocimirror.server.tls.ServerTls;
 import ocimirror.server.upstream.CredentialProbe;
 import ocimirror.server.upstream.NettyUpstreamClient;
@@ -55,6 +57,8 @@ import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.server.warmup.Warmup;
 import ocimirror.storage.Storage;
+import ocimirror.storage.blob.TieredBlobStore;
+import ocimirror.storage.meta.pg.CachedPgMetadataStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -266,7 +270,7 @@ public final class MirrorServer implements AutoCloseable {
         requireNonNull(config, "config");
         requireNonNull(clock, "clock");
         requireNonNull(reloadInterval, "reloadInterval");
-        Storage storage = Storage.open(config.dataDir(), clock);
+        Storage storage = Stores.open(config, clock);
         // RocksDB writes and fsyncs block: more threads than cores, but a bounded queue, so
         // an overloaded disk turns into 503s instead of unbounded memory.
         int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
@@ -293,7 +297,7 @@ public final class MirrorServer implements AutoCloseable {
             // After Storage.open: the generated PKI is created under the data directory's lock.
             security = Security.start(config, clock, reloadInterval);
             RegistryService service = new RegistryService(storage.blobs(), storage.metadata(), clock,
-                    RegistryService.Settings.from(config));
+                    RegistryService.Settings.from(config), storage.replicaId());
             UpstreamRouter router = new UpstreamRouter(config.upstreams(), config.hosted());
             metrics.monitor(router);
             upstreams = Upstreams.start(config, storage, executor, clock, metrics);
@@ -303,8 +307,16 @@ public final class MirrorServer implements AutoCloseable {
             cache.addEvictionListener((digest, size) -> metrics.evicted(size));
             var metricsConfig = config.observability().metrics();
             audit = AuditLog.open(config.observability().log().audit(), clock);
+            BooleanSupplier inSync = () -> true;
+            if (storage.metadata() instanceof CachedPgMetadataStore pg) {
+                metrics.monitor(pg);
+                inSync = pg::inSync;
+            }
+            if (storage.blobs() instanceof TieredBlobStore tier) {
+                metrics.monitor(tier);
+            }
             Observability obs = new Observability(metrics, new Readiness(storage.metadata(),
-                    storage.paths().ingestDir(), executor, clock), metricsConfig.publicMetrics(), audit);
+                    storage.paths().ingestDir(), executor, clock, inSync), metricsConfig.publicMetrics(), audit);
             ConnectionDrain drain = new ConnectionDrain();
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)

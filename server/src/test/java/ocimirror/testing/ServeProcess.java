@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,11 +44,26 @@ public final class ServeProcess implements AutoCloseable {
 
     /** Starts {@code serve --listen 127.0.0.1:0 ARGS} and waits until it listens. */
     public static ServeProcess startWarmingUp(Path log, String... args) throws IOException, InterruptedException {
+        return startWarmingUp(log, Map.of(), args);
+    }
+
+    /** As {@link #start(Path, String...)}, with {@code env} added to the inherited environment. */
+    public static ServeProcess start(Path log, Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(List.of("--no-warmup"));
+        all.addAll(List.of(args));
+        return startWarmingUp(log, env, all.toArray(String[]::new));
+    }
+
+    private static ServeProcess startWarmingUp(Path log, Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
                 "ocimirror.server.cli.Main", "serve", "--listen", "127.0.0.1:0"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         long deadline = System.nanoTime() + START_DEADLINE.toNanos();
         while (System.nanoTime() < deadline) {
             Matcher m = LISTENING.matcher(Files.readString(log));

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import ocimirror.storage.blob.BlobPaths;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.blob.FsBlobStore;
@@ -12,9 +14,13 @@ import ocimirror.storage.meta.CacheIndex;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.RocksMetadataStore;
 import ocimirror.storage.meta.UploadRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The blob store and the metadata store of one data directory, opened and closed together.
+ * The blob store and the metadata store the server runs on, opened and closed together: those of
+ * one data directory ({@link #open}), or any other set ({@link #of}: the shared backends of a
+ * scaled-out replica, opened by the server).
  *
  * <pre>
  * &lt;data&gt;/blobs/&lt;algo&gt;/&lt;xx&gt;/&lt;hex&gt;   committed, verified content, manifests included ({@link BlobPaths})
@@ -30,14 +36,25 @@ import ocimirror.storage.meta.UploadRecord;
  * the blobs. Close runs in reverse order.
  */
 public final class Storage implements AutoCloseable {
-    private final RocksMetadataStore metadata;
-    private final FsBlobStore blobs;
-    private final Clock clock;
+    private static final Logger log = LoggerFactory.getLogger(Storage.class);
 
-    private Storage(RocksMetadataStore metadata, FsBlobStore blobs, Clock clock) {
-        this.metadata = metadata;
-        this.blobs = blobs;
-        this.clock = clock;
+    private final MetadataStore metadata;
+    private final CacheIndex index;
+    private final BlobStore blobs;
+    private final BlobPaths paths;
+    private final Clock clock;
+    private final String replicaId;
+    private final List<AutoCloseable> resources;
+
+    private Storage(MetadataStore metadata, CacheIndex index, BlobStore blobs, BlobPaths paths, Clock clock,
+                    String replicaId, List<AutoCloseable> resources) {
+        this.metadata = requireNonNull(metadata, "metadata");
+        this.index = requireNonNull(index, "index");
+        this.blobs = requireNonNull(blobs, "blobs");
+        this.paths = requireNonNull(paths, "paths");
+        this.clock = requireNonNull(clock, "clock");
+        this.replicaId = requireNonNull(replicaId, "replicaId");
+        this.resources = List.copyOf(resources);
     }
 
     public static Storage open(Path dataDir, Clock clock) throws IOException {
@@ -47,11 +64,28 @@ public final class Storage implements AutoCloseable {
         try {
             FsBlobStore blobs = FsBlobStore.open(dataDir);
             metadata.clearUploads(UploadRecord.LOCAL);
-            return new Storage(metadata, blobs, clock);
+            return new Storage(metadata, metadata, blobs, blobs.paths(), clock, UploadRecord.LOCAL, List.of());
         } catch (IOException | RuntimeException e) {
             metadata.close();
             throw e;
         }
+    }
+
+    /**
+     * Stores opened by the caller, which this storage now owns. Close runs: the blob store, the
+     * metadata store, then {@code resources} last to first (list them in the order they were
+     * opened: a lock first, a scheduler after). The caller has already cleared this replica's
+     * upload sessions.
+     *
+     * @param index     the metadata as eviction, garbage collection and verify see it (often the
+     *                  same store, or the one under a cache)
+     * @param paths     the local layout of {@code blobs} (the ingest directory readiness checks,
+     *                  the blob directory the size probe measures)
+     * @param replicaId the owner of the upload sessions this process records
+     */
+    public static Storage of(MetadataStore metadata, CacheIndex index, BlobStore blobs, BlobPaths paths, Clock clock,
+                             String replicaId, List<? extends AutoCloseable> resources) {
+        return new Storage(metadata, index, blobs, paths, clock, replicaId, new ArrayList<>(resources));
     }
 
     public BlobStore blobs() {
@@ -62,27 +96,42 @@ public final class Storage implements AutoCloseable {
         return metadata;
     }
 
-    /** The same store as {@link #metadata()}, as eviction, garbage collection and verify see it. */
+    /** The metadata as eviction, garbage collection and verify see it. */
     public CacheIndex index() {
-        return metadata;
+        return index;
     }
 
-    /** The on-disk layout of {@link #blobs()}. */
+    /** The on-disk layout of {@link #blobs()} (of its local tier, for a shared store). */
     public BlobPaths paths() {
-        return blobs.paths();
+        return paths;
     }
 
     public Clock clock() {
         return clock;
     }
 
-    /** Aborts open blob writers, then closes the metadata store. */
+    /** Who owns the upload sessions this process records ({@link UploadRecord#LOCAL} on a single node). */
+    public String replicaId() {
+        return replicaId;
+    }
+
+    /** Aborts open blob writers, then closes the metadata store, then the other resources, newest first. */
     @Override
     public void close() {
         try {
             blobs.close();
         } finally {
-            metadata.close();
+            try {
+                metadata.close();
+            } finally {
+                for (int i = resources.size() - 1; i >= 0; i--) {
+                    try {
+                        resources.get(i).close();
+                    } catch (Exception e) {
+                        log.warn("closing {}: {}", resources.get(i), e.toString());
+                    }
+                }
+            }
         }
     }
 }

@@ -17,6 +17,8 @@ import ocimirror.config.CredentialsException;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.ObservabilityConfig;
 import ocimirror.config.RegistryCredentials;
+import ocimirror.config.SharedBackends;
+import ocimirror.config.Sizes;
 import ocimirror.config.UpstreamConfig;
 import ocimirror.server.cache.PinnedImage;
 import ocimirror.server.image.ImageName;
@@ -86,6 +88,7 @@ final class ConfigCommand implements Runnable {
                 out.println("shutdown: gracePeriod=" + format(cfg.shutdown().gracePeriod()));
                 out.println("warmup: enabled=" + cfg.warmup().enabled() + " maxDuration="
                         + format(cfg.warmup().maxDuration()));
+                out.println(storage(cfg));
                 out.println(file + ": OK");
                 out.flush();
                 return 0;
@@ -94,6 +97,22 @@ final class ConfigCommand implements Runnable {
                 err.flush();
                 return Main.EXIT_CONFIG;
             }
+        }
+
+        private static String storage(MirrorConfig cfg) {
+            SharedBackends s = cfg.shared();
+            if (s == null) {
+                return "storage: a single node: blobs and metadata under " + cfg.dataDir()
+                        + " (deleteEnabled=" + cfg.storage().deleteEnabled() + ")";
+            }
+            SharedBackends.S3 b = s.s3();
+            SharedBackends.Postgres pg = s.postgres();
+            return "storage: shared: blobs in bucket " + b.bucket() + (b.prefix().isEmpty() ? "" : " under " + b.prefix())
+                    + " at " + b.endpoint() + " (" + b.region() + ", " + (b.pathStyle() ? "path" : "virtual-host")
+                    + " style, credentials from the AWS environment), local tier " + Sizes.format(s.tierMaxBytes())
+                    + " under " + cfg.dataDir() + "; metadata in " + pg.redactedUrl() + " as " + pg.user()
+                    + " (password from " + pg.passwordFile() + ", " + pg.maxConnections() + " connections)"
+                    + " (deleteEnabled=" + cfg.storage().deleteEnabled() + ")";
         }
 
         private static String audit(ObservabilityConfig.Audit a) {

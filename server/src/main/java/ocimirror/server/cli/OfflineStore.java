@@ -8,6 +8,7 @@ import java.util.Locale;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
 import ocimirror.config.MirrorConfig;
+import ocimirror.server.shared.Stores;
 import ocimirror.storage.Storage;
 import picocli.CommandLine.Option;
 
@@ -82,7 +83,7 @@ final class OfflineStore {
      */
     static Storage openOffline(MirrorConfig cfg, String whatToDo) throws IOException {
         try {
-            return Storage.open(cfg.dataDir(), Clock.systemUTC());
+            return Stores.open(cfg, Clock.systemUTC());
         } catch (IOException e) {
             if (String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("lock")) {
                 throw new InUse("the data directory " + cfg.dataDir().toAbsolutePath() + " is in use" + whatToDo, e);

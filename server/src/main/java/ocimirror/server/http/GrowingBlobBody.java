@@ -13,12 +13,13 @@ import io.netty.util.ReferenceCounted;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.concurrent.RejectedExecutionException;
-import ocimirror.server.pullthrough.BlobFetch;
+import ocimirror.storage.blob.GrowingBlob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Streams bytes {@code [start, end)} of a blob that is still downloading, from its growing
+ * Streams bytes {@code [start, end)} of a blob that is still downloading (from the upstream, or
+ * from the shared store into this replica's tier: a {@link GrowingBlob}), from its growing
  * ingest file, at the client's pace: it writes what has arrived, waits for the write to leave
  * (the socket's backpressure), and when it has caught up waits for the download's next progress
  * (delivered back onto the channel's event loop). In plaintext each step is a file region
@@ -34,7 +35,7 @@ final class GrowingBlobBody {
     private static final Logger log = LoggerFactory.getLogger(GrowingBlobBody.class);
 
     private final ChannelHandlerContext ctx;
-    private final BlobFetch fetch;
+    private final GrowingBlob fetch;
     private final SharedFile file;
     private final long end;
     private final long total;
@@ -45,11 +46,11 @@ final class GrowingBlobBody {
     private boolean done;
 
     /**
-     * @param file   the reader from {@link BlobFetch#openReader()}; closed when the body is over
+     * @param file   the reader from {@link GrowingBlob#openReader()}; closed when the body is over
      * @param onDone    runs on the event loop once the body ended or was cut
      * @param onRelease runs once the body is over, even when the event loop is gone (releases the blob's hold)
      */
-    GrowingBlobBody(ChannelHandlerContext ctx, BlobFetch fetch, FileChannel file, long start, long length,
+    GrowingBlobBody(ChannelHandlerContext ctx, GrowingBlob fetch, FileChannel file, long start, long length,
                     Runnable onDone, Runnable onRelease) {
         this.ctx = ctx;
         this.fetch = fetch;

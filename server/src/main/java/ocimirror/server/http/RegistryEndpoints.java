@@ -23,7 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.pullthrough.AcceptedTypes;
-import ocimirror.server.pullthrough.BlobFetch;
+import ocimirror.storage.blob.GrowingBlob;
 import ocimirror.server.pullthrough.BlobSource;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.pullthrough.TagPage;
@@ -191,7 +191,16 @@ final class RegistryEndpoints {
                 return;
             }
         } else if (route instanceof OciRoute.Referrers r) {
-            if (m.equals(HttpMethod.GET)) {
+            if (m.equals(HttpMethod.GET) && service.mayBlock()) {
+                h.async(ex, () -> service.referrers(r.repo(), r.digest(), r.artifactType()), index -> {
+                    FullHttpResponse response = Responses.full(HttpResponseStatus.OK, index, MediaTypes.OCI_INDEX);
+                    if (r.artifactType() != null) {
+                        response.headers().set(Responses.OCI_FILTERS_APPLIED, "artifactType");
+                    }
+                    return response;
+                });
+                return;
+            } else if (m.equals(HttpMethod.GET)) {
                 FullHttpResponse response = Responses.full(HttpResponseStatus.OK,
                         service.referrers(r.repo(), r.digest(), r.artifactType()), MediaTypes.OCI_INDEX);
                 if (r.artifactType() != null) {
@@ -257,6 +266,8 @@ final class RegistryEndpoints {
         h.await(ex, leaveOnClose(pullThrough.blob(p, r.digest(), ex.record::cache)), source -> {
             if (source instanceof BlobSource.Stored s) {
                 writeBlob(ex, s.blob(), again);
+            } else if (source instanceof BlobSource.Copying c) {
+                writeDownloading(ex, c.copy(), again);
             } else {
                 writeDownloading(ex, ((BlobSource.Downloading) source).fetch(), again);
             }
@@ -314,6 +325,11 @@ final class RegistryEndpoints {
     }
 
     private void getManifest(Exchange ex, OciRoute.Manifest r) {
+        if (service.mayBlock()) { // shared metadata: a lookup may be a round trip to PostgreSQL
+            h.await(ex, h.onStorage(() -> service.manifest(r.repo(), r.reference())),
+                    content -> writeManifest(ex, content, null));
+            return;
+        }
         writeManifest(ex, service.manifest(r.repo(), r.reference()), null);
     }
 
@@ -338,6 +354,16 @@ final class RegistryEndpoints {
     }
 
     private void getBlob(Exchange ex, OciRoute.Blob r) {
+        if (service.mayBlock()) { // shared: a lookup may be a round trip; the blob may be in S3 only
+            h.await(ex, h.onStorage(() -> service.locate(r.repo(), r.digest())), found -> {
+                if (found.stored() != null) {
+                    writeBlob(ex, found.stored(), null);
+                } else {
+                    writeDownloading(ex, found.copying(), null);
+                }
+            });
+            return;
+        }
         writeBlob(ex, service.blob(r.repo(), r.digest()), null);
     }
 
@@ -357,7 +383,7 @@ final class RegistryEndpoints {
     }
 
     /** A blob still downloading: the same headers, the body streamed as it arrives. */
-    private void writeDownloading(Exchange ex, BlobFetch fetch, Runnable ifGone) {
+    private void writeDownloading(Exchange ex, GrowingBlob fetch, Runnable ifGone) {
         BlobPlan plan = plan(ex, fetch.digest(), fetch.contentLength());
         if (plan == null) {
             return;

@@ -33,13 +33,13 @@ import ocimirror.server.access.AccessLogHandler;
 import ocimirror.server.auth.UpstreamAuthorization;
 import ocimirror.server.metrics.MirrorMetrics;
 import ocimirror.server.metrics.Observability;
-import ocimirror.server.pullthrough.BlobFetch;
 import ocimirror.server.pullthrough.PullThroughService;
 import ocimirror.server.registry.RegistryService;
 import ocimirror.server.route.OciRoute;
 import ocimirror.server.route.OciRouteParser;
 import ocimirror.server.route.RouteKind;
 import ocimirror.server.route.UpstreamRouter;
+import ocimirror.storage.blob.GrowingBlob;
 import ocimirror.storage.oci.OciError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -256,7 +256,7 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
      * arrive (it takes {@code file}). The exchange stays current until the body is over, so that
      * a pipelined request waits instead of interleaving its response.
      */
-    void respondGrowing(Exchange ex, HttpResponse head, BlobFetch fetch, FileChannel file, long start, long length,
+    void respondGrowing(Exchange ex, HttpResponse head, GrowingBlob fetch, FileChannel file, long start, long length,
                         Runnable onDone) {
         if (ex != current || ex.responded || !ctx.channel().isActive()) {
             ReferenceCountUtil.release(head);
@@ -337,6 +337,23 @@ public final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Runs {@code work} on the storage executor and answers with its result on the event loop. */
+    /** {@code work} on the storage executor; a saturated executor fails the future (a 503). */
+    <T> CompletableFuture<T> onStorage(Callable<T> work) {
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return work.call();
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }, storage);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     <T> void async(Exchange ex, Callable<T> work, Function<T, HttpResponse> toResponse) {
         var loop = ctx.executor();
         try {

@@ -37,6 +37,8 @@ import ocimirror.server.upstream.FailoverUpstreamClient;
 import ocimirror.server.upstream.ResponseListener;
 import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
+import ocimirror.storage.blob.TieredBlobStore;
+import ocimirror.storage.meta.pg.CachedPgMetadataStore;
 
 /**
  * Every meter of one running mirror, in its own Prometheus registry (created once by
@@ -303,6 +305,38 @@ public final class MirrorMetrics implements AutoCloseable {
                         .register(registry);
             }
         });
+    }
+
+    /** The shared metadata's memory (shared mode): lookups by outcome, invalidations, listener state. */
+    public void monitor(CachedPgMetadataStore metadata) {
+        requireNonNull(metadata, "metadata");
+        FunctionCounter.builder("ocimirror.metadata.lookups", metadata, CachedPgMetadataStore::hits)
+                .tag("result", "hit").description("Tag, manifest and link lookups answered from this replica's memory")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.metadata.lookups", metadata, CachedPgMetadataStore::misses)
+                .tag("result", "miss").description("Tag, manifest and link lookups that asked PostgreSQL")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.metadata.invalidations", metadata, CachedPgMetadataStore::invalidations)
+                .description("Entries dropped from memory by writes and notifications (one per full resync)")
+                .register(registry);
+        FunctionCounter.builder("ocimirror.metadata.listener.reconnects", metadata, CachedPgMetadataStore::reconnects)
+                .description("Reconnections of the PostgreSQL listener (each one a full resync)").register(registry);
+        Gauge.builder("ocimirror.metadata.in.sync", metadata, m -> m.inSync() ? 1 : 0)
+                .description("1 while the PostgreSQL listener is connected, 0 while changes may be missed")
+                .register(registry);
+    }
+
+    /** The local tier in front of the shared blobs (shared mode): its bytes, lookups, copies from S3. */
+    public void monitor(TieredBlobStore tier) {
+        requireNonNull(tier, "tier");
+        Gauge.builder("ocimirror.tier.size", tier, TieredBlobStore::tierBytes).baseUnit("bytes")
+                .description("Bytes of blobs in this replica's local tier").register(registry);
+        FunctionCounter.builder("ocimirror.tier.lookups", tier, TieredBlobStore::hits).tag("result", "hit")
+                .description("Blob lookups the local tier answered").register(registry);
+        FunctionCounter.builder("ocimirror.tier.lookups", tier, TieredBlobStore::misses).tag("result", "miss")
+                .description("Blob lookups the local tier could not answer").register(registry);
+        FunctionCounter.builder("ocimirror.tier.copies", tier, TieredBlobStore::copies)
+                .description("Copies of blobs from the shared store into the local tier started").register(registry);
     }
 
     /** The storage executor's backlog and busy threads. */

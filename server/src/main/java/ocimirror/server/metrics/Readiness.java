@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.RejectedExecutionException;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.Digest;
@@ -31,6 +32,7 @@ public final class Readiness {
     private static final Digest PROBE = Digest.sha256(new byte[0]);
 
     private final MetadataStore metadata;
+    private final BooleanSupplier inSync;
     private final Path ingestDir;
     private final Executor storage;
     private final Clock clock;
@@ -46,6 +48,15 @@ public final class Readiness {
     }
 
     public Readiness(MetadataStore metadata, Path ingestDir, Executor storage, Clock clock) {
+        this(metadata, ingestDir, storage, clock, () -> true);
+    }
+
+    /**
+     * @param inSync whether the shared metadata's change listener is connected (shared mode): while
+     *               it is not, changes other replicas make may be missed, and the replica is not ready
+     */
+    public Readiness(MetadataStore metadata, Path ingestDir, Executor storage, Clock clock, BooleanSupplier inSync) {
+        this.inSync = requireNonNull(inSync, "inSync");
         this.metadata = requireNonNull(metadata, "metadata");
         this.ingestDir = requireNonNull(ingestDir, "ingestDir");
         this.storage = requireNonNull(storage, "storage");
@@ -102,6 +113,10 @@ public final class Readiness {
 
     /** Both checks, on a storage thread. */
     private Result probe() {
+        if (!inSync.getAsBoolean()) {
+            return new Result(false, "shared metadata out of sync: the PostgreSQL listener is disconnected"
+                    + " (reconnecting; changes made through other replicas may be missed meanwhile)");
+        }
         try {
             metadata.getBlob(PROBE);
         } catch (RuntimeException e) {

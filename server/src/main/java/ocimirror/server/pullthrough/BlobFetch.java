@@ -23,6 +23,7 @@ import ocimirror.server.upstream.UpstreamException;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.blob.BlobWriter;
+import ocimirror.storage.blob.GrowingBlob;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.RepoName;
@@ -47,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * storage executor, chained; progress callbacks complete on storage threads, so dependants that
  * touch a channel must hop to its event loop.
  */
-public final class BlobFetch {
+public final class BlobFetch implements GrowingBlob {
     private static final Logger log = LoggerFactory.getLogger(BlobFetch.class);
 
     private final Digest digest;
@@ -91,6 +92,7 @@ public final class BlobFetch {
         this.onDone = onDone;
     }
 
+    @Override
     public Digest digest() {
         return digest;
     }
@@ -106,20 +108,24 @@ public final class BlobFetch {
     }
 
     /** The upstream's declared length, or -1 (not known yet, or not declared). */
+    @Override
     public long contentLength() {
         return contentLength;
     }
 
     /** Bytes written to the ingest file so far: a reader may read this far. */
+    @Override
     public long available() {
         return available;
     }
 
+    @Override
     public boolean isCommitted() {
         return info != null;
     }
 
     /** Why the fetch was abandoned, or null while it runs or after it committed. */
+    @Override
     public Throwable failure() {
         return failure;
     }
@@ -128,6 +134,7 @@ public final class BlobFetch {
      * Completes (on a storage or network thread) once more than {@code seen} bytes are available,
      * or the fetch committed or failed. Completes at once if that is already so.
      */
+    @Override
     public CompletableFuture<Void> awaitChange(long seen) {
         synchronized (waiters) {
             if (available > seen || info != null || failure != null) {
@@ -183,6 +190,7 @@ public final class BlobFetch {
      *
      * @throws ocimirror.storage.oci.OciException UNAVAILABLE if the fetch was abandoned
      */
+    @Override
     public FileChannel openReader() {
         try {
             Path ingest = ingestPath;
@@ -212,7 +220,8 @@ public final class BlobFetch {
      */
     void start(UpstreamClient client, RepoName upstreamRepo) {
         CompletableFuture<Void> created = serial(() -> {
-            writer = blobs.newWriter(digest.algorithm());
+            // Named up front: a store in front of S3 uploads alongside, so the commit waits only for its lag.
+            writer = blobs.newWriterFor(digest);
             ingestPath = writer.ingestPath();
         });
         ingestCreated = created;

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,8 +13,10 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import ocimirror.server.image.Platform;
 import ocimirror.server.registry.RegistryService.ManifestContent;
 import ocimirror.server.route.RepoTarget;
@@ -21,6 +24,7 @@ import ocimirror.server.upstream.UpstreamClient;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
+import ocimirror.storage.blob.GrowingBlob;
 import ocimirror.storage.cache.AccessRecorder;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.Digest;
@@ -85,6 +89,9 @@ public final class PullThroughService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PullThroughService.class);
     private static final int PREFETCH_QUEUE = 1024;
     private static final int NEGATIVE_ENTRIES = 100_000;
+
+    /** Set while a request offloaded by {@link #offload()} runs its lookups on a storage thread. */
+    private final ThreadLocal<Boolean> onStorageThread = ThreadLocal.withInitial(() -> false);
 
     private final BlobStore blobs;
     private final MetadataStore metadata;
@@ -183,6 +190,14 @@ public final class PullThroughService implements AutoCloseable {
      */
     public CompletableFuture<ManifestContent> manifest(RepoTarget.Proxied target, Reference ref, AcceptedTypes accept,
                                                        Consumer<CacheResult> outcome) {
+        if (offload()) {
+            return onStorage(() -> manifestHere(target, ref, accept, outcome));
+        }
+        return manifestHere(target, ref, accept, outcome);
+    }
+
+    private CompletableFuture<ManifestContent> manifestHere(RepoTarget.Proxied target, Reference ref,
+                                                            AcceptedTypes accept, Consumer<CacheResult> outcome) {
         try {
             return manifests.get(requireNonNull(target, "target"), requireNonNull(ref, "ref"),
                     requireNonNull(accept, "accept"), requireNonNull(outcome, "outcome")).thenApply(content -> {
@@ -221,6 +236,39 @@ public final class PullThroughService implements AutoCloseable {
 
     private CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest, Consumer<CacheResult> outcome,
                                                boolean background) {
+        if (offload()) {
+            // A client that leaves cancels this future: pass it on to the one blobHere made, which
+            // takes a queued download out of the upstream's maxConnections queue.
+            // Either order: a cancel before blobHere returned is seen once it has.
+            CompletableFuture<BlobSource> outer = new CompletableFuture<>();
+            AtomicReference<CompletableFuture<BlobSource>> inner = new AtomicReference<>();
+            onStorage(() -> {
+                CompletableFuture<BlobSource> f = blobHere(target, digest, outcome, background);
+                inner.set(f);
+                if (outer.isCancelled()) {
+                    f.cancel(false);
+                }
+                return f;
+            }).whenComplete((v, e) -> {
+                if (e != null) {
+                    outer.completeExceptionally(e);
+                } else {
+                    outer.complete(v);
+                }
+            });
+            outer.whenComplete((v, e) -> {
+                CompletableFuture<BlobSource> f = inner.get();
+                if (outer.isCancelled() && f != null) {
+                    f.cancel(false);
+                }
+            });
+            return outer;
+        }
+        return blobHere(target, digest, outcome, background);
+    }
+
+    private CompletableFuture<BlobSource> blobHere(RepoTarget.Proxied target, Digest digest,
+                                                   Consumer<CacheResult> outcome, boolean background) {
         try {
             Optional<BlobInfo> local = blobs.stat(digest);
             if (local.isPresent()) {
@@ -228,6 +276,13 @@ public final class PullThroughService implements AutoCloseable {
                 link(target.repo(), digest);
                 access.accessed(digest);
                 return CompletableFuture.completedFuture(new BlobSource.Stored(local.get()));
+            }
+            Optional<BlobSource> shared = shared(digest);
+            if (shared.isPresent()) { // another replica stored it: streamed from the shared store, not the upstream
+                outcome.accept(CacheResult.HIT);
+                link(target.repo(), digest);
+                access.accessed(digest);
+                return CompletableFuture.completedFuture(shared.get());
             }
             String key = target.repo() + "@" + digest;
             if (blobNotFound.getIfPresent(key) != null) {
@@ -238,7 +293,7 @@ public final class PullThroughService implements AutoCloseable {
             }
             BlobFetch fetch = fetches.join(digest, client(target), target.upstreamRepo(), outcome, background);
             if (fetch == null) { // committed just now
-                return blob(target, digest, outcome, background);
+                return blobHere(target, digest, outcome, background);
             }
             fetch.committed().thenRun(() -> link(target.repo(), digest));
             CompletableFuture<BlobSource> answer = fetch.started().thenCompose(length -> length >= 0
@@ -272,6 +327,10 @@ public final class PullThroughService implements AutoCloseable {
      */
     public CompletableFuture<TagPage> tags(RepoTarget.Proxied target, int n, String last,
                                            Consumer<CacheResult> outcome) {
+        if (offload()) {
+            return onStorage(() -> listings.tags(requireNonNull(target, "target"), n, last,
+                    requireNonNull(outcome, "outcome")));
+        }
         try {
             return listings.tags(requireNonNull(target, "target"), n, last, requireNonNull(outcome, "outcome"));
         } catch (RuntimeException e) {
@@ -285,6 +344,10 @@ public final class PullThroughService implements AutoCloseable {
      */
     public CompletableFuture<ReferrersPage> referrers(RepoTarget.Proxied target, Digest subject, String artifactType,
                                                       Consumer<CacheResult> outcome) {
+        if (offload()) {
+            return onStorage(() -> listings.referrers(requireNonNull(target, "target"),
+                    requireNonNull(subject, "subject"), artifactType, requireNonNull(outcome, "outcome")));
+        }
         try {
             return listings.referrers(requireNonNull(target, "target"), requireNonNull(subject, "subject"),
                     artifactType, requireNonNull(outcome, "outcome"));
@@ -368,6 +431,52 @@ public final class PullThroughService implements AutoCloseable {
                 ? d.fetch().committed() : CompletableFuture.completedFuture(null));
     }
 
+    /**
+     * Whether to leave the calling thread (an event loop) before the first lookup: with a metadata
+     * store whose reads may block (PostgreSQL behind a cache, shared by replicas), a miss is a
+     * network round trip, so the whole request starts on the storage executor. A local store's
+     * lookups stay on the calling thread, as they always have.
+     */
+    private boolean offload() {
+        return metadata.mayBlock() && !onStorageThread.get();
+    }
+
+    private <T> CompletableFuture<T> onStorage(Supplier<CompletableFuture<T>> work) {
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                onStorageThread.set(true);
+                try {
+                    return work.get();
+                } finally {
+                    onStorageThread.set(false);
+                }
+            }, storage).thenCompose(f -> f);
+        } catch (RuntimeException e) { // the executor is saturated
+            return CompletableFuture.failedFuture(OciError.UNAVAILABLE.exception("the storage executor is busy"));
+        }
+    }
+
+    /**
+     * A blob this replica does not hold but the shared store does (another replica recorded it):
+     * its copy into this replica's tier, streamed as it fills, or the tier's file if the copy
+     * finished meanwhile. Empty with a local store, for a blob nobody recorded, or one the shared
+     * store lacks. Storage thread (a metadata read and a HEAD on S3).
+     */
+    private Optional<BlobSource> shared(Digest digest) {
+        if (!metadata.mayBlock() || metadata.getBlob(digest).isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            Optional<GrowingBlob> copy = blobs.copying(digest);
+            if (copy.isPresent()) {
+                return Optional.of(new BlobSource.Copying(copy.get()));
+            }
+            return blobs.stat(digest).map(BlobSource.Stored::new);
+        } catch (IOException e) {
+            throw OciError.UNAVAILABLE.exception("the shared blob store failed for " + digest + ": " + e.getMessage());
+        }
+    }
+
     /** Records a committed download in the metadata; storage thread. */
     private void recordBlob(BlobInfo info) {
         records.recordBlob(info, null);
@@ -381,7 +490,7 @@ public final class PullThroughService implements AutoCloseable {
         try {
             storage.execute(() -> {
                 try {
-                    if (blobs.stat(digest).isEmpty()) {
+                    if (blobs.stat(digest).isEmpty() && (!metadata.mayBlock() || metadata.getBlob(digest).isEmpty())) {
                         return; // evicted meanwhile: a link would point at nothing
                     }
                     metadata.linkBlob(repo, digest);

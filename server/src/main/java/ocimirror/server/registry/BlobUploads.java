@@ -42,7 +42,16 @@ public final class BlobUploads {
     private final Duration idleTimeout;
     private final Map<String, UploadSession> sessions = new ConcurrentHashMap<>();
 
+    private final String owner;
+
     BlobUploads(BlobStore blobs, MetadataStore metadata, Clock clock, long maxUploadBytes, Duration idleTimeout) {
+        this(blobs, metadata, clock, maxUploadBytes, idleTimeout, UploadRecord.LOCAL);
+    }
+
+    /** {@code owner}: the replica whose ingest holds the sessions' bytes (its start-up forgets them). */
+    BlobUploads(BlobStore blobs, MetadataStore metadata, Clock clock, long maxUploadBytes, Duration idleTimeout,
+                String owner) {
+        this.owner = requireNonNull(owner, "owner");
         this.blobs = requireNonNull(blobs, "blobs");
         this.metadata = requireNonNull(metadata, "metadata");
         this.clock = requireNonNull(clock, "clock");
@@ -58,7 +67,7 @@ public final class BlobUploads {
             session.tryAcquire();
             sessions.put(session.id(), session);
             try {
-                metadata.putUpload(new UploadRecord(session.id(), repo, clock.millis()));
+                metadata.putUpload(new UploadRecord(session.id(), repo, clock.millis(), owner));
             } catch (RuntimeException e) {
                 abort(session);
                 throw e;

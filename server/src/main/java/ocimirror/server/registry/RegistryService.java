@@ -17,11 +17,13 @@ import ocimirror.storage.blob.BlobHolds;
 import ocimirror.storage.blob.BlobContent;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
+import ocimirror.storage.blob.GrowingBlob;
 import ocimirror.storage.meta.BlobRecord;
 import ocimirror.storage.meta.ManifestRecord;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.Page;
 import ocimirror.storage.meta.TagRecord;
+import ocimirror.storage.meta.UploadRecord;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.Reference;
@@ -79,11 +81,17 @@ public final class RegistryService {
     }
 
     public RegistryService(BlobStore blobs, MetadataStore metadata, Clock clock, Settings settings) {
+        this(blobs, metadata, clock, settings, UploadRecord.LOCAL);
+    }
+
+    /** As the four-argument constructor, recording upload sessions as {@code uploadOwner}'s (a replica id). */
+    public RegistryService(BlobStore blobs, MetadataStore metadata, Clock clock, Settings settings, String uploadOwner) {
         this.blobs = requireNonNull(blobs, "blobs");
         this.metadata = requireNonNull(metadata, "metadata");
         this.clock = requireNonNull(clock, "clock");
         this.settings = requireNonNull(settings, "settings");
-        this.uploads = new BlobUploads(blobs, metadata, clock, settings.maxUploadBytes(), settings.uploadIdleTimeout());
+        this.uploads = new BlobUploads(blobs, metadata, clock, settings.maxUploadBytes(), settings.uploadIdleTimeout(),
+                uploadOwner);
         this.checks = new RecentChecks(clock);
     }
 
@@ -121,7 +129,7 @@ public final class RegistryService {
         }
         ManifestRecord record = metadata.getManifest(repo, digest)
                 .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("no manifest " + digest + " in " + repo));
-        BlobContent content = blobs.content(digest)
+        BlobContent content = content(digest)
                 .orElseThrow(() -> OciError.MANIFEST_UNKNOWN.exception("manifest " + digest + " has no content"));
         return ManifestContent.of(digest, record.mediaType(), content);
     }
@@ -151,7 +159,7 @@ public final class RegistryService {
             digest = Digest.sha256(body);
         }
         for (Digest blob : m.blobs()) {
-            if (!metadata.isBlobLinked(repo, blob) || blobs.stat(blob).isEmpty()) {
+            if (!metadata.isBlobLinked(repo, blob) || !stored(blob)) {
                 throw OciError.MANIFEST_BLOB_UNKNOWN.exception("blob " + blob + " is not in " + repo);
             }
         }
@@ -187,6 +195,65 @@ public final class RegistryService {
         if (!deleted) {
             throw OciError.MANIFEST_UNKNOWN.exception("no manifest " + ref + " in " + repo);
         }
+    }
+
+    /**
+     * Whether the metadata's reads may block on the network (shared storage): then {@link #manifest},
+     * {@link #locate} and {@link #referrers} belong on the storage executor.
+     */
+    public boolean mayBlock() {
+        return metadata.mayBlock();
+    }
+
+    /** A manifest's bytes; with shared storage (storage thread) also copied from the shared blobs. */
+    private Optional<BlobContent> content(Digest digest) {
+        if (!metadata.mayBlock()) {
+            return blobs.content(digest);
+        }
+        try {
+            return blobs.fetchContent(digest);
+        } catch (java.io.IOException e) {
+            throw OciError.UNAVAILABLE.exception("the shared blob store failed reading " + digest + ": " + e.getMessage());
+        }
+    }
+
+    /** Whether the blob is stored: here, or with shared storage in the shared store (its record says so). */
+    private boolean stored(Digest digest) {
+        return blobs.stat(digest).isPresent() || metadata.mayBlock() && metadata.getBlob(digest).isPresent();
+    }
+
+    /** Where a blob's bytes are: the local file, or a copy from the shared store in progress (one is null). */
+    public record Located(BlobInfo stored, GrowingBlob copying) {
+    }
+
+    /**
+     * As {@link #blob}, for shared storage (storage thread): a blob {@code repo} may serve that this
+     * replica's tier lacks is streamed from its copy out of the shared store (never a 404).
+     */
+    public Located locate(RepoName repo, Digest digest) {
+        boolean visible = metadata.isBlobLinked(repo, digest) || metadata.getManifest(repo, digest).isPresent();
+        if (!visible) {
+            throw OciError.BLOB_UNKNOWN.exception("no blob " + digest + " in " + repo);
+        }
+        Optional<BlobInfo> info = blobs.stat(digest);
+        if (info.isEmpty()) {
+            Optional<GrowingBlob> copy;
+            try {
+                copy = blobs.copying(digest);
+            } catch (java.io.IOException e) {
+                throw OciError.UNAVAILABLE.exception("the shared blob store failed for " + digest + ": " + e.getMessage());
+            }
+            if (copy.isPresent()) {
+                checks.checked(repo, digest);
+                return new Located(null, copy.get());
+            }
+            info = blobs.stat(digest);
+        }
+        if (info.isPresent()) {
+            checks.checked(repo, digest);
+            return new Located(info.get(), null);
+        }
+        throw OciError.BLOB_UNKNOWN.exception("no blob " + digest + " in " + repo);
     }
 
     /** A blob {@code repo} may serve (a linked blob, or one of its manifests), else {@code BLOB_UNKNOWN}. */

@@ -114,7 +114,8 @@ class ConfigCheckTest {
         assertEquals("metrics: public=true adminListen=(none) cacheSizeInterval=5m; log: format=text audit=off", lines[7]);
         assertEquals("shutdown: gracePeriod=30s", lines[8]);
         assertEquals("warmup: enabled=true maxDuration=30s", lines[9]);
-        assertEquals(file + ": OK", lines[10]);
+        assertEquals("storage: a single node: blobs and metadata under data (deleteEnabled=true)", lines[10]);
+        assertEquals(file + ": OK", lines[11]);
         assertFalse(out.toString().contains("s3cret-pw") || out.toString().contains("an0ther-pw"), "no password printed");
         assertEquals("", err.toString());
     }

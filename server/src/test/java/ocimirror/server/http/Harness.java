@@ -1,5 +1,7 @@
 package ocimirror.server.http;
 
+import java.util.function.UnaryOperator;
+import ocimirror.storage.meta.MetadataStore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
@@ -54,12 +56,12 @@ final class Harness implements AutoCloseable {
     final EmbeddedChannel ch;
 
     Harness(Path dir, RegistryService.Settings settings, Executor executor) throws IOException {
-        this(dir, settings, executor, null, null, null);
+        this(dir, settings, executor, null, null, null, UnaryOperator.identity());
     }
 
     /** @param auth a handler between the flow control and the registry (client authentication), or null */
     Harness(Path dir, RegistryService.Settings settings, Executor executor, ChannelHandler auth) throws IOException {
-        this(dir, settings, executor, auth, null, null);
+        this(dir, settings, executor, auth, null, null, UnaryOperator.identity());
     }
 
     /**
@@ -68,14 +70,19 @@ final class Harness implements AutoCloseable {
      */
     Harness(Path dir, RegistryService.Settings settings, Executor executor, Duration bodyTimeout, Ticker ticker)
             throws IOException {
-        this(dir, settings, executor, null, bodyTimeout, ticker);
+        this(dir, settings, executor, null, bodyTimeout, ticker, UnaryOperator.identity());
+    }
+
+    /** The service sees the metadata through {@code metadata} (a store that says its reads may block). */
+    Harness(Path dir, Executor executor, UnaryOperator<MetadataStore> metadata) throws IOException {
+        this(dir, settings(true), executor, null, null, null, metadata);
     }
 
     private Harness(Path dir, RegistryService.Settings settings, Executor executor, ChannelHandler auth,
-                    Duration bodyTimeout, Ticker ticker) throws IOException {
+                    Duration bodyTimeout, Ticker ticker, UnaryOperator<MetadataStore> metadata) throws IOException {
         MutableClock clock = new MutableClock(java.time.Instant.parse("2026-01-01T00:00:00Z"));
         storage = Storage.open(dir, clock);
-        service = new RegistryService(storage.blobs(), storage.metadata(), clock, settings);
+        service = new RegistryService(storage.blobs(), metadata.apply(storage.metadata()), clock, settings);
         RegistryHandler registry = new RegistryHandler(service, executor, new OciRouteParser(), new ErrorResponses());
         ChannelHandler[] handlers = auth == null
                 ? new ChannelHandler[] {new FlowControlHandler(), registry}

@@ -109,4 +109,19 @@ class ReadinessTest {
             assertEquals(new Readiness.Result(false, "shutting down"), readiness.check().join());
         }
     }
+
+    @Test
+    void notReadyWhileTheSharedMetadataListenerIsOutOfSyncThenReadyAgain() throws Exception {
+        try (Storage storage = Storage.open(dir, clock)) {
+            java.util.concurrent.atomic.AtomicBoolean inSync = new java.util.concurrent.atomic.AtomicBoolean(false);
+            Readiness readiness = new Readiness(storage.metadata(), storage.paths().ingestDir(), Runnable::run, clock,
+                    inSync::get);
+            Readiness.Result r = readiness.check().join();
+            assertFalse(r.ready());
+            assertTrue(r.detail().startsWith("shared metadata out of sync"), r.detail());
+            inSync.set(true);
+            clock.advance(Readiness.MAX_AGE);
+            assertEquals(new Readiness.Result(true, "ok"), readiness.check().join());
+        }
+    }
 }

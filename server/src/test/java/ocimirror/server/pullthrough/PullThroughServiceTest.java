@@ -35,6 +35,7 @@ import ocimirror.server.upstream.NettyUpstreamClient;
 import ocimirror.server.upstream.UpstreamClientOptions;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.Storage;
+import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.Digest;
 import ocimirror.storage.oci.MediaTypes;
 import ocimirror.storage.oci.OciError;
@@ -351,6 +352,41 @@ class PullThroughServiceTest {
     }
 
     // --- helpers ---
+
+    /**
+     * With a metadata store whose reads may block (PostgreSQL), the calling thread (an event loop
+     * in the server) makes none of them: the request starts on the storage executor.
+     */
+    @Test
+    void withAStoreThatMayBlockNoLookupIsMadeOnTheCallingThread() throws Exception {
+        Thread caller = Thread.currentThread();
+        java.util.List<String> onCaller = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MetadataStore real = storage.metadata();
+        MetadataStore blocking = (MetadataStore) java.lang.reflect.Proxy.newProxyInstance(
+                MetadataStore.class.getClassLoader(), new Class<?>[] {MetadataStore.class}, (p, m, args) -> {
+                    if (m.getName().equals("mayBlock")) {
+                        return true;
+                    }
+                    if (Thread.currentThread() == caller) {
+                        onCaller.add(m.getName());
+                    }
+                    try {
+                        return m.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        service.close();
+        service = new PullThroughService(storage.blobs(), blocking, clients, executor, clock,
+                new PullThroughService.Settings(false, Duration.ofSeconds(30), 4));
+        for (int i = 0; i < 2; i++) { // a miss, then a hit
+            assertEquals(v1.manifest().digest(), service.manifest(target("app"), new Reference.Tag("v1"), FULL)
+                    .get(10, TimeUnit.SECONDS).digest().toString());
+            Digest layer = Digest.parse(v1.layers().get(0).blob().digest());
+            assertInstanceOf(BlobSource.class, service.blob(target("app"), layer).get(10, TimeUnit.SECONDS));
+        }
+        assertEquals(List.of(), onCaller, "metadata calls on the calling thread");
+    }
 
     private RepoTarget.Proxied target(String repo) {
         return new RepoTarget.Proxied(config, RepoName.of(repo), RepoName.of("up/" + repo), null);

@@ -78,6 +78,23 @@ class QueuedDownloadTest {
     }
 
     @Test
+    void withAStoreThatMayBlockALeavingClientStillTakesTheDownloadOutOfTheQueue() throws Exception {
+        running.close();
+        running = ScriptedService.open(dir.resolve("blocking"), clock, upstream, true);
+        service = running.service;
+        CompletableFuture<BlobSource> client = service.blob(target, digest); // started on the executor
+        ScriptedUpstream.Transfer t = upstream.nextTransfer();
+        client.cancel(false);
+        // The cancel may come before the executor's part returned: it is passed on when it does.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!t.cancelled() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertTrue(t.cancelled(), "the cancel reached the download the executor started");
+        assertEquals(0, service.inflight().size());
+    }
+
+    @Test
     void onceItHasItsTurnTheDownloadRunsOnWithoutClients() throws Exception {
         CompletableFuture<BlobSource> client = service.blob(target, digest);
         ScriptedUpstream.Transfer t = upstream.nextTransfer().turn();

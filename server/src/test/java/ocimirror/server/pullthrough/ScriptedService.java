@@ -14,6 +14,7 @@ import ocimirror.config.UpstreamConfig;
 import ocimirror.server.route.RepoTarget;
 import ocimirror.server.upstream.UpstreamClients;
 import ocimirror.storage.Storage;
+import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.oci.RepoName;
 
 /**
@@ -32,9 +33,30 @@ final class ScriptedService implements AutoCloseable {
     }
 
     static ScriptedService open(Path dir, Clock clock, ScriptedUpstream upstream) throws IOException {
+        return open(dir, clock, upstream, false);
+    }
+
+    /**
+     * @param mayBlock whether the metadata store says its reads may block (as the shared one on
+     *                 PostgreSQL does), so that the service starts each request on its executor
+     */
+    static ScriptedService open(Path dir, Clock clock, ScriptedUpstream upstream, boolean mayBlock)
+            throws IOException {
         Storage storage = Storage.open(dir, clock);
         ExecutorService executor = Executors.newFixedThreadPool(3);
-        PullThroughService service = new PullThroughService(storage.blobs(), storage.metadata(),
+        MetadataStore real = storage.metadata();
+        MetadataStore metadata = !mayBlock ? real : (MetadataStore) java.lang.reflect.Proxy.newProxyInstance(
+                MetadataStore.class.getClassLoader(), new Class<?>[] {MetadataStore.class}, (p, m, args) -> {
+                    if (m.getName().equals("mayBlock")) {
+                        return true;
+                    }
+                    try {
+                        return m.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        PullThroughService service = new PullThroughService(storage.blobs(), metadata,
                 UpstreamClients.of(Map.of(upstream.name(), upstream)), executor, clock,
                 new PullThroughService.Settings(false, Duration.ofSeconds(30), 4));
         return new ScriptedService(storage, executor, service);

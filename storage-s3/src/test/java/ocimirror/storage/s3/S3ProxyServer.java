@@ -13,14 +13,14 @@ import org.jclouds.blobstore.BlobStoreContext;
  * s3proxy in this JVM on 127.0.0.1 (an ephemeral port), on its file-system backend under a test
  * folder, with SigV4 authentication: a real S3 API for the tests, no network beyond loopback.
  */
-final class S3ProxyServer implements AutoCloseable {
-    static final String IDENTITY = "test-identity";
-    static final String CREDENTIAL = "test-credential";
+public final class S3ProxyServer implements AutoCloseable {
+    public static final String IDENTITY = "test-identity";
+    public static final String CREDENTIAL = "test-credential";
 
     private final BlobStoreContext context;
     private final S3Proxy proxy;
 
-    S3ProxyServer(Path dir, String bucket) throws Exception {
+    public S3ProxyServer(Path dir, String bucket) throws Exception {
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", dir.toString());
         context = ContextBuilder.newBuilder("filesystem").overrides(props).build(BlobStoreContext.class);
@@ -40,7 +40,7 @@ final class S3ProxyServer implements AutoCloseable {
         }
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + proxy.getPort());
     }
 

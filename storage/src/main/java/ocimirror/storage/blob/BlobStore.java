@@ -25,6 +25,25 @@ public interface BlobStore extends BlobStorage {
      */
     Optional<BlobContent> content(Digest digest);
 
+    /**
+     * As {@link #content}, and a blob that only the store's remote holds (a tier in front of S3)
+     * is copied in first. For a local store the same as {@link #content}; otherwise it may block
+     * on the network: storage threads only.
+     */
+    default Optional<BlobContent> fetchContent(Digest digest) throws IOException {
+        return content(digest);
+    }
+
+    /**
+     * For a store in front of a remote: the copy of a blob that the remote holds and the local
+     * store lacks, started unless one runs, as a {@link GrowingBlob} readers stream as it fills.
+     * Empty when the blob is local (look again with {@link #stat}) or nowhere; always empty for a
+     * local store. May block on the network: storage threads only.
+     */
+    default Optional<GrowingBlob> copying(Digest digest) throws IOException {
+        return Optional.empty();
+    }
+
     /** Blobs up to this size come with their bytes from {@link #content}. */
     int SMALL_BLOB_BYTES = 1 << 20;
 

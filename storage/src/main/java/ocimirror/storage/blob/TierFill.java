@@ -5,7 +5,16 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.Digest;
 
 /**
@@ -26,13 +35,16 @@ import ocimirror.storage.oci.Digest;
  *
  * <p>Thread-safe. {@link #run} runs on one storage thread; readers block on others.
  */
-final class TierFill {
+final class TierFill implements GrowingBlob {
     private static final int BUFFER = 1 << 16;
 
     private final Digest digest;
     private final long total;
     private final BlobWriter writer;
     private final FileChannel channel;
+    private final Function<Digest, Optional<BlobInfo>> stored;
+    // Guarded by this: readers of the growing file waiting for more (GrowingBlob).
+    private final List<Waiter> waiters = new ArrayList<>();
     // Guarded by this.
     private long available;
     private BlobInfo committed;
@@ -42,8 +54,10 @@ final class TierFill {
     private volatile boolean cancelled;
 
     /** Creates the ingest file now, so that readers who join before the copy starts find it. */
-    TierFill(Digest digest, long total, BlobWriter writer) throws IOException {
+    TierFill(Digest digest, long total, BlobWriter writer, Function<Digest, Optional<BlobInfo>> stored)
+            throws IOException {
         this.digest = digest;
+        this.stored = stored;
         this.total = total;
         this.writer = writer;
         try {
@@ -54,12 +68,91 @@ final class TierFill {
         }
     }
 
-    Digest digest() {
+    private record Waiter(long seen, CompletableFuture<Void> future) {
+    }
+
+    @Override
+    public Digest digest() {
         return digest;
     }
 
-    synchronized long available() {
+    @Override
+    public synchronized long available() {
         return available;
+    }
+
+    @Override
+    public long contentLength() {
+        return total;
+    }
+
+    @Override
+    public synchronized boolean isCommitted() {
+        return committed != null;
+    }
+
+    @Override
+    public synchronized Throwable failure() {
+        return failure;
+    }
+
+    @Override
+    public CompletableFuture<Void> awaitChange(long seen) {
+        synchronized (this) {
+            if (available > seen || committed != null || failure != null) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            waiters.add(new Waiter(seen, f));
+            return f;
+        }
+    }
+
+    /**
+     * The growing ingest file (a channel of the caller's own, independent of the shared one), or
+     * the committed blob once the commit renamed it.
+     */
+    @Override
+    public FileChannel openReader() {
+        try {
+            synchronized (this) {
+                if (failure != null) {
+                    throw OciError.UNAVAILABLE.exception("the copy of " + digest + " from the remote failed: "
+                            + failure.getMessage());
+                }
+            }
+            if (!isCommitted()) {
+                try {
+                    return FileChannel.open(writer.ingestPath(), StandardOpenOption.READ);
+                } catch (NoSuchFileException e) {
+                    // renamed by the commit, or deleted by an abort, just now
+                }
+            }
+            Optional<BlobInfo> blob = stored.apply(digest);
+            if (blob.isPresent()) {
+                return FileChannel.open(blob.get().path(), StandardOpenOption.READ);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw OciError.UNAVAILABLE.exception("the copy of " + digest + " from the remote is gone");
+    }
+
+    /** Completes the waiters that may go on; all of them when the copy is over. Called holding this. */
+    private List<CompletableFuture<Void>> ready(boolean all) {
+        List<CompletableFuture<Void>> ready = new ArrayList<>();
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+            Waiter w = it.next();
+            if (all || available > w.seen()) {
+                ready.add(w.future());
+                it.remove();
+            }
+        }
+        return ready;
+    }
+
+    private static void complete(List<CompletableFuture<Void>> ready) {
+        ready.forEach(f -> f.complete(null));
     }
 
     /**
@@ -102,17 +195,24 @@ final class TierFill {
             }
             BlobInfo info = install.commit(writer);
             over.run();
+            List<CompletableFuture<Void>> ready;
             synchronized (this) {
                 committed = info;
+                available = total;
                 notifyAll();
+                ready = ready(true);
             }
+            complete(ready);
         } catch (Throwable e) {
             writer.abort();
             over.run();
+            List<CompletableFuture<Void>> ready;
             synchronized (this) {
                 failure = e;
                 notifyAll();
+                ready = ready(true);
             }
+            complete(ready);
         } finally {
             release();
         }
@@ -141,9 +241,14 @@ final class TierFill {
         return new Reader(offset, Math.max(offset, end));
     }
 
-    private synchronized void published(long size) {
-        available = size;
-        notifyAll();
+    private void published(long size) {
+        List<CompletableFuture<Void>> ready;
+        synchronized (this) {
+            available = size;
+            notifyAll();
+            ready = waiters.isEmpty() ? List.of() : ready(false);
+        }
+        complete(ready);
     }
 
     /** Waits until a byte past {@code pos} may be read or the copy committed; the readable limit. */

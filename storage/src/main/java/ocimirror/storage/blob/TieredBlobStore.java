@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Stream;
 import ocimirror.storage.oci.Digest;
 import org.slf4j.Logger;
@@ -92,6 +94,9 @@ public final class TieredBlobStore implements BlobStore {
     private final ConcurrentHashMap<Digest, TierFill> fills = new ConcurrentHashMap<>();
     private final Set<TierWriter> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder copiesStarted = new LongAdder();
 
     /** A blob in the tier: its size and when it was last read (a tick of {@link #clock}). */
     private static final class Entry {
@@ -179,6 +184,9 @@ public final class TieredBlobStore implements BlobStore {
         Optional<BlobInfo> info = local.stat(digest);
         if (info.isPresent()) {
             touch(digest);
+            hits.increment();
+        } else {
+            misses.increment();
         }
         return info;
     }
@@ -189,8 +197,65 @@ public final class TieredBlobStore implements BlobStore {
         Optional<BlobContent> content = local.content(digest);
         if (content.isPresent()) {
             touch(digest);
+            hits.increment();
+        } else {
+            misses.increment();
         }
         return content;
+    }
+
+    /**
+     * The copy of {@code digest} from the remote into the tier, started unless one runs: a blob
+     * that readers stream as it fills ({@link GrowingBlob}), shared with {@link #read}'s readers.
+     * Empty when the tier holds the blob (look again with {@link #stat}) or the remote lacks it.
+     * One HEAD request on the remote unless a copy runs: storage threads only.
+     */
+    @Override
+    public Optional<GrowingBlob> copying(Digest digest) throws IOException {
+        if (local.stat(digest).isPresent()) {
+            return Optional.empty();
+        }
+        TierFill fill = fills.get(digest);
+        if (fill == null) {
+            OptionalLong size = remote.size(digest);
+            if (size.isEmpty()) {
+                return Optional.empty();
+            }
+            fill = fill(digest, size.getAsLong());
+        }
+        return Optional.ofNullable(fill);
+    }
+
+    /** From the tier, else copied from the remote into the tier first (whole: manifests and configs are small). */
+    @Override
+    public Optional<BlobContent> fetchContent(Digest digest) throws IOException {
+        Optional<BlobContent> content = content(digest);
+        if (content.isPresent()) {
+            return content;
+        }
+        Optional<InputStream> in = read(digest, 0, -1);
+        if (in.isEmpty()) {
+            return Optional.empty();
+        }
+        try (InputStream body = in.get()) {
+            body.transferTo(OutputStream.nullOutputStream()); // the last byte comes after the copy's commit
+        }
+        return local.content(digest);
+    }
+
+    /** Lookups ({@link #stat}, {@link #content}) the tier answered. */
+    public long hits() {
+        return hits.sum();
+    }
+
+    /** Lookups the tier could not answer (the blob is in the remote, or nowhere). */
+    public long misses() {
+        return misses.sum();
+    }
+
+    /** Copies from the remote into the tier started. */
+    public long copies() {
+        return copiesStarted.sum();
     }
 
     /** From the tier, else one request to the remote. */
@@ -248,7 +313,7 @@ public final class TieredBlobStore implements BlobStore {
                     return null;
                 }
                 try {
-                    created[0] = new TierFill(d, size, local.newWriter(d.algorithm()));
+                    created[0] = new TierFill(d, size, local.newWriter(d.algorithm()), local::stat);
                     return created[0];
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
@@ -259,6 +324,7 @@ public final class TieredBlobStore implements BlobStore {
         }
         TierFill mine = created[0];
         if (mine != null) {
+            copiesStarted.increment();
             Runnable copy = () -> mine.run(remote, window, w -> install(digest, () -> w.commit(digest, size)),
                     () -> fills.remove(digest, mine));
             try {

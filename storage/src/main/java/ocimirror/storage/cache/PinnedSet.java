@@ -3,6 +3,7 @@ package ocimirror.storage.cache;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -10,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import ocimirror.storage.blob.BlobContent;
 import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.blob.BlobStore;
 import ocimirror.storage.meta.MetadataStore;
@@ -76,12 +78,22 @@ public final class PinnedSet {
 
     /** A manifest's bytes, if the store holds them (manifests are small; a failed read holds nothing). */
     static Optional<byte[]> read(BlobStore blobs, Digest digest) {
-        Optional<BlobInfo> info = blobs.stat(digest);
-        if (info.isEmpty() || info.get().size() > 16L << 20) {
+        Optional<BlobContent> content;
+        try {
+            // A store in front of shared storage copies a manifest its tier lacks: its references
+            // must be seen (garbage collection marks them). Failing that is an error, never "none".
+            content = blobs.fetchContent(digest);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading manifest " + digest + ": " + e.getMessage(), e);
+        }
+        if (content.isEmpty() || content.get().info().size() > 16L << 20) {
             return Optional.empty();
         }
+        if (content.get().bytes() != null) {
+            return Optional.of(content.get().bytes());
+        }
         try {
-            return Optional.of(Files.readAllBytes(info.get().path()));
+            return Optional.of(Files.readAllBytes(content.get().info().path()));
         } catch (IOException e) {
             return Optional.empty();
         }

@@ -3,6 +3,7 @@ package ocimirror.storage.cache;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -12,11 +13,11 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import ocimirror.storage.Storage;
-import ocimirror.storage.blob.BlobInfo;
 import ocimirror.storage.meta.BlobRecord;
 import ocimirror.storage.meta.CacheIndex;
 import ocimirror.storage.meta.LinkRecord;
@@ -118,12 +119,12 @@ public final class StoreVerifier {
         index.forEachBlob(r -> {
             sum[0] += r.size();
             sum[1]++;
-            Optional<BlobInfo> info = storage.blobs().stat(r.digest());
-            if (info.isEmpty()) {
+            OptionalLong size = stored(r.digest());
+            if (size.isEmpty()) {
                 missing.add(r.digest());
-            } else if (info.get().size() != r.size()) {
+            } else if (size.getAsLong() != r.size()) {
                 problems.add(new Problem(Kind.SIZE_MISMATCH, r.digest() + " (record " + r.size() + ", file "
-                        + info.get().size() + ")", false));
+                        + size.getAsLong() + ")", false));
             }
         });
         for (Digest d : missing) {
@@ -143,7 +144,7 @@ public final class StoreVerifier {
         for (RepoName repo : index.repositories()) {
             Set<Digest> manifests = new HashSet<>();
             for (ManifestRecord m : index.manifests(repo)) {
-                if (storage.blobs().stat(m.digest()).isEmpty() || meta.getBlob(m.digest()).isEmpty()) {
+                if (stored(m.digest()).isEmpty() || meta.getBlob(m.digest()).isEmpty()) {
                     if (repair) {
                         meta.deleteManifest(repo, m.digest());
                     }
@@ -154,7 +155,7 @@ public final class StoreVerifier {
                 if (isHosted.test(repo)) {
                     PinnedSet.read(storage.blobs(), m.digest()).ifPresent(bytes -> {
                         for (Digest ref : ManifestRefs.of(bytes)) {
-                            if (storage.blobs().stat(ref).isEmpty()) {
+                            if (stored(ref).isEmpty()) {
                                 problems.add(new Problem(Kind.INCOMPLETE_IMAGE, repo + "@" + m.digest() + " -> " + ref,
                                         false));
                             }
@@ -172,7 +173,7 @@ public final class StoreVerifier {
                 }
             }
             for (LinkRecord l : index.links(repo)) {
-                if (storage.blobs().stat(l.digest()).isEmpty()) {
+                if (stored(l.digest()).isEmpty()) {
                     if (repair) {
                         meta.unlinkBlob(repo, l.digest());
                     }
@@ -184,6 +185,18 @@ public final class StoreVerifier {
             index.rebuildIndex();
         }
         return new Report(checked[0], checked[1], List.copyOf(problems));
+    }
+
+    /**
+     * The blob's size where the store keeps it: the file on a single node; the local tier, else the
+     * shared remote (one HEAD) for a replica, whose tier holds only the hot blobs.
+     */
+    private OptionalLong stored(Digest digest) {
+        try {
+            return storage.blobs().size(digest);
+        } catch (IOException e) {
+            throw new UncheckedIOException("looking up " + digest + ": " + e.getMessage(), e);
+        }
     }
 
     private void checkFile(Digest.Algorithm algorithm, Path file, boolean repair, List<Problem> problems, long[] checked)

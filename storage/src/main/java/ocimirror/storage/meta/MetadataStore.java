@@ -97,6 +97,16 @@ public interface MetadataStore extends AutoCloseable {
      */
     void clearUploads(String owner);
 
+    /**
+     * Whether a read may block on the network (a store on a database server, even behind a
+     * cache: a miss is a round trip, and while the server is away up to the pool's timeout).
+     * False for a local store, whose reads the server makes on the event loop; when true, the
+     * server makes them on its storage executor.
+     */
+    default boolean mayBlock() {
+        return false;
+    }
+
     @Override
     void close();
 }

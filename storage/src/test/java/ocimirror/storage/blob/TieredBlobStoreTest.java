@@ -3,6 +3,8 @@ package ocimirror.storage.blob;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -155,6 +158,49 @@ class TieredBlobStoreTest extends BlobStorageContract {
         } finally {
             tier.holds().releaseClaim(d);
         }
+    }
+
+    /**
+     * The copy as a growing blob (what the server streams to a client): its reader follows the file
+     * as it fills, change notifications arrive, the last byte's availability waits for the commit,
+     * and a reader opened after the commit gets the tier's file.
+     */
+    @Test
+    void aCopyIsAGrowingBlobTheServerCanStream() throws Exception {
+        byte[] bytes = content(BLOB, 31);
+        Digest d = inRemoteOnly(bytes);
+        assertEquals(Optional.empty(), tier.copying(Digest.sha256(new byte[7])), "nowhere: no copy");
+        assertTrue(tier.holds().tryClaim(d)); // holds the commit back once every byte has arrived
+        GrowingBlob copy;
+        try {
+            copy = tier.copying(d).orElseThrow();
+            assertEquals(d, copy.digest());
+            assertEquals(BLOB, copy.contentLength());
+            assertSame(copy, tier.copying(d).orElseThrow(), "a second asker joins the copy in progress");
+            try (java.nio.channels.FileChannel reader = copy.openReader()) {
+                waitFor(() -> copy.available() == BLOB);
+                assertFalse(copy.isCommitted(), "committed while the claim holds it back");
+                CompletableFuture<Void> change = copy.awaitChange(BLOB);
+                assertFalse(change.isDone());
+                tier.holds().releaseClaim(d);
+                change.get(30, TimeUnit.SECONDS);
+                assertTrue(copy.isCommitted());
+                assertNull(copy.failure());
+                ByteBuffer all = ByteBuffer.allocate(BLOB);
+                while (all.hasRemaining() && reader.read(all, all.position()) > 0) {
+                    // the channel stays valid after the commit renamed the file
+                }
+                assertArrayEquals(bytes, all.array());
+            }
+        } finally {
+            tier.holds().releaseClaim(d);
+        }
+        try (java.nio.channels.FileChannel after = copy.openReader()) {
+            assertEquals(BLOB, after.size(), "the tier's file once the copy is over");
+        }
+        assertTrue(tier.stat(d).isPresent());
+        assertEquals(Optional.empty(), tier.copying(d), "in the tier: nothing to copy");
+        assertEquals(1, tier.copies());
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 import ocimirror.storage.meta.BlobRecord;
+import ocimirror.storage.meta.CacheIndex;
 import ocimirror.storage.meta.HotRecords;
 import ocimirror.storage.meta.ManifestRecord;
 import ocimirror.storage.meta.MetadataStore;
@@ -284,6 +285,24 @@ public final class CachedPgMetadataStore implements MetadataStore {
     @Override
     public void clearUploads(String owner) {
         delegate.clearUploads(owner);
+    }
+
+    /** A miss asks PostgreSQL. */
+    @Override
+    public boolean mayBlock() {
+        return true;
+    }
+
+    /**
+     * The store under this one, as eviction, garbage collection and verify see it. Its removals
+     * announce themselves as every write does, so this replica's memory drops them when the
+     * notification arrives.
+     */
+    public CacheIndex index() {
+        if (delegate instanceof CacheIndex index) {
+            return index;
+        }
+        throw new IllegalStateException(delegate + " is not a CacheIndex");
     }
 
     // --- state, for readiness and metrics ---

@@ -152,6 +152,12 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
     }
 
     /** The schema version this code writes (the migrations it knows). */
+    /** Every call is a round trip to PostgreSQL. */
+    @Override
+    public boolean mayBlock() {
+        return true;
+    }
+
     public static int schemaVersion() {
         return PgSchema.latest();
     }
