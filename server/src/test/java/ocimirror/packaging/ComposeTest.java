@@ -137,7 +137,8 @@ class ComposeTest {
     void everyNameResolves() {
         Map<String, JsonNode> services = new TreeMap<>();
         SERVICES.properties().forEach(e -> services.put(e.getKey(), e.getValue()));
-        assertEquals(Set.of("ocimirror", "ca-export", "prometheus", "grafana"), services.keySet());
+        assertEquals(Set.of("ocimirror", "ca-export", "prometheus", "grafana", "postgres", "s3", "shared-ca",
+                "ocimirror-a", "ocimirror-b"), services.keySet());
         for (Map.Entry<String, JsonNode> s : services.entrySet()) {
             JsonNode deps = s.getValue().path("depends_on");
             List<String> names = deps.isArray() ? texts(deps) : iterate(deps);

@@ -14,16 +14,20 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import ocimirror.config.ConfigException;
 import ocimirror.config.ConfigLoader;
 import ocimirror.config.MirrorConfig;
 import ocimirror.config.pki.CertificateAuthority;
 import ocimirror.config.pki.KeyAlgorithm;
+import ocimirror.config.pki.ServerNames;
 import ocimirror.server.cli.Main;
 import picocli.CommandLine;
 
@@ -130,6 +134,25 @@ final class DockerFolder {
         Path ca = data.resolve("pki").resolve(CertificateAuthority.CA_CERT_FILE);
         assertTrue(Files.isRegularFile(ca), ca + " was not created");
         return ca;
+    }
+
+    /**
+     * The CA in {@code caCert}/{@code caKey} is one the mirror takes as {@code tls.caCertFile} /
+     * {@code caKeyFile}, and two replicas (two host names, two data directories) each issue their
+     * own server certificate from it, both for {@code hostNames} and both signed by it: one CA for
+     * the nodes to trust whichever replica answers.
+     */
+    static void assertEveryReplicaIssuesFrom(Path caCert, Path caKey, List<String> hostNames, Path tmp)
+            throws Exception {
+        CertificateAuthority ca = CertificateAuthority.load(caCert, caKey, Clock.systemUTC());
+        for (String replica : List.of("ocimirror-7d9f-abcde", "ocimirror-7d9f-fghij")) {
+            X509Certificate leaf = ca.loadOrIssueServer(tmp.resolve(replica).resolve("pki/issued"),
+                    ServerNames.withDefaults(hostNames, replica)).credentials().leaf();
+            leaf.verify(ca.certificate().getPublicKey());
+            Set<String> names = new HashSet<>();
+            leaf.getSubjectAlternativeNames().forEach(n -> names.add(String.valueOf(n.get(1))));
+            assertTrue(names.containsAll(hostNames) && names.contains(replica), replica + "'s certificate: " + names);
+        }
     }
 
     /** What {@code ocimirror ARGS} did, run through the real command line in this JVM. */

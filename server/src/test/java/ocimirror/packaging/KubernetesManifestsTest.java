@@ -207,7 +207,8 @@ class KubernetesManifestsTest {
     static List<JsonNode> objects() {
         List<JsonNode> all = new ArrayList<>();
         for (Path f : DockerFolder.files(K8S, ".yaml")) {
-            if (!f.getFileName().toString().equals("kustomization.yaml")) {
+            // shared/ is a kit of its own (SharedKubernetesTest), with copies of the Namespace and Service
+            if (!f.getFileName().toString().equals("kustomization.yaml") && !f.startsWith(K8S.resolve("shared"))) {
                 all.addAll(DockerFolder.yamlDocuments(f));
             }
         }
@@ -242,7 +243,7 @@ class KubernetesManifestsTest {
         throw new AssertionError("no env " + name + " in " + container.path("name"));
     }
 
-    private static JsonNode mountAt(JsonNode container, String path) {
+    static JsonNode mountAt(JsonNode container, String path) {
         for (JsonNode m : container.path("volumeMounts")) {
             if (m.path("mountPath").asText().equals(path)) {
                 return m;
@@ -251,7 +252,7 @@ class KubernetesManifestsTest {
         throw new AssertionError("nothing mounted at " + path + " in " + container.path("name"));
     }
 
-    private static JsonNode volume(JsonNode podSpec, String name) {
+    static JsonNode volume(JsonNode podSpec, String name) {
         for (JsonNode v : podSpec.path("volumes")) {
             if (v.path("name").asText().equals(name)) {
                 return v;
@@ -260,7 +261,7 @@ class KubernetesManifestsTest {
         throw new AssertionError("no volume " + name);
     }
 
-    private static List<String> texts(JsonNode array) {
+    static List<String> texts(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
         return out;
