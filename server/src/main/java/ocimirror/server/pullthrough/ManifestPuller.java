@@ -139,20 +139,8 @@ final class ManifestPuller {
                 .flatMap(m -> content(digest).map(c -> ManifestContent.of(digest, m.mediaType(), c)));
     }
 
-    /**
-     * The manifest's bytes; with shared storage (a store whose reads may block, so this runs on a
-     * storage thread) also those another replica stored, copied from the shared blobs: never fetched
-     * again from the upstream.
-     */
     private Optional<ocimirror.storage.blob.BlobContent> content(Digest digest) {
-        if (!metadata.mayBlock()) {
-            return blobs.content(digest);
-        }
-        try {
-            return blobs.fetchContent(digest);
-        } catch (java.io.IOException e) {
-            throw OciError.UNAVAILABLE.exception("the shared blob store failed reading " + digest + ": " + e.getMessage());
-        }
+        return ocimirror.server.registry.ManifestBytes.read(blobs, metadata.mayBlock(), digest);
     }
 
     /** One upstream round per key at a time: later requests get the first one's outcome. */

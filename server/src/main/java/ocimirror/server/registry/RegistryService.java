@@ -205,16 +205,8 @@ public final class RegistryService {
         return metadata.mayBlock();
     }
 
-    /** A manifest's bytes; with shared storage (storage thread) also copied from the shared blobs. */
     private Optional<BlobContent> content(Digest digest) {
-        if (!metadata.mayBlock()) {
-            return blobs.content(digest);
-        }
-        try {
-            return blobs.fetchContent(digest);
-        } catch (java.io.IOException e) {
-            throw OciError.UNAVAILABLE.exception("the shared blob store failed reading " + digest + ": " + e.getMessage());
-        }
+        return ManifestBytes.read(blobs, metadata.mayBlock(), digest);
     }
 
     /** Whether the blob is stored: here, or with shared storage in the shared store (its record says so). */
