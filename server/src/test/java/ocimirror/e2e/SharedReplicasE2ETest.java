@@ -120,6 +120,63 @@ class SharedReplicasE2ETest {
         }
     }
 
+    /**
+     * PostgreSQL stopped under a replica (issue 15's test 5): what the replica holds (metadata in
+     * memory, blobs in its tier) is still pulled, a cold pull is a 503 naming the cause, /readyz
+     * says why it is not ready, and once PostgreSQL is back a cold pull succeeds with no restart.
+     */
+    @Test
+    void withPostgresqlAwayCachedPullsGoOnAndColdOnesRecoverByThemselves() throws Exception {
+        Programs.require("skopeo");
+        Programs.require("docker-registry");
+        PgDatabase db = POSTGRES.newDatabase();
+        Skopeo skopeo = new Skopeo(tmp.resolve("skopeo"));
+        TinyImage cached = TinyImage.write(tmp.resolve("cached"), "v1", 128 << 10, 81);
+        TinyImage cold = TinyImage.write(tmp.resolve("cold"), "v1", 128 << 10, 82);
+        Map<String, String> aws = Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY,
+                "AWS_SECRET_ACCESS_KEY", S3ProxyServer.CREDENTIAL, "AWS_SHARED_CREDENTIALS_FILE",
+                tmp.resolve("no-aws-credentials").toString());
+        try (S3ProxyServer s3 = new S3ProxyServer(Files.createDirectories(tmp.resolve("s3")), BUCKET);
+             SecuredUpstream upstream = SecuredUpstream.start(tmp.resolve("upstream"), "upstream", "puller", "pw")) {
+            upstream.registry().push(cached, "team/cached:v1", upstream.pki().certDir(), upstream.creds());
+            upstream.registry().push(cold, "team/cold:v1", upstream.pki().certDir(), upstream.creds());
+            try (ServeProcess a = replica("a", db, s3, upstream, aws)) {
+                skopeo.copy(Skopeo.docker(a.hostPort(), "upstream/team/cached", "v1"), Skopeo.oci(tmp.resolve("o1"), "v1"));
+
+                POSTGRES.stopServer();
+                try {
+                    for (int i = 0; i < 3; i++) { // a pull of what the replica holds, as nodes keep pulling
+                        Path out = tmp.resolve("offline-" + i);
+                        skopeo.copy(Skopeo.docker(a.hostPort(), "upstream/team/cached", "v1"), Skopeo.oci(out, "v1"));
+                        assertEquals(cached.layerDigest().toString(), OciLayoutBuilder.sha256Digest(Files.readAllBytes(
+                                out.resolve("blobs/sha256/" + cached.layerDigest().hex()))), "pull " + i);
+                    }
+                    HttpResponse<byte[]> coldPull = new RegistryClient(a.hostPort()).send(new RegistryClient(a.hostPort())
+                            .request("/v2/upstream/team/cold/manifests/v1")
+                            .header("Accept", "application/vnd.oci.image.manifest.v1+json").GET().build());
+                    assertEquals(503, coldPull.statusCode(), RegistryClient.describe(coldPull));
+                    HttpResponse<byte[]> ready = new RegistryClient(a.hostPort()).get("/readyz");
+                    assertEquals(503, ready.statusCode(), RegistryClient.describe(ready));
+                } finally {
+                    POSTGRES.startServer();
+                }
+
+                // Back: the replica reconnects by itself; a cold pull succeeds without a restart.
+                long back = System.nanoTime();
+                HttpResponse<byte[]> coldPull;
+                do {
+                    Thread.sleep(200);
+                    coldPull = new RegistryClient(a.hostPort()).send(new RegistryClient(a.hostPort())
+                            .request("/v2/upstream/team/cold/manifests/v1")
+                            .header("Accept", "application/vnd.oci.image.manifest.v1+json").GET().build());
+                } while (coldPull.statusCode() != 200 && System.nanoTime() - back < 30_000_000_000L);
+                assertEquals(200, coldPull.statusCode(), RegistryClient.describe(coldPull));
+                skopeo.copy(Skopeo.docker(a.hostPort(), "upstream/team/cold", "v1"), Skopeo.oci(tmp.resolve("o2"), "v1"));
+                assertEquals(200, new RegistryClient(a.hostPort()).get("/readyz").statusCode());
+            }
+        }
+    }
+
     private ServeProcess replica(String name, PgDatabase db, S3ProxyServer s3, SecuredUpstream upstream,
                                  Map<String, String> env) throws Exception {
         Path config = Files.writeString(tmp.resolve(name + ".yaml"), "data: " + tmp.resolve("data-" + name) + "\n"

@@ -10,6 +10,7 @@ import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
+import ocimirror.storage.meta.MetadataUnavailableException;
 import ocimirror.storage.oci.OciError;
 import ocimirror.storage.oci.OciException;
 import org.slf4j.Logger;
@@ -73,6 +74,10 @@ public final class ErrorResponses {
         if (t instanceof RejectedExecutionException) {
             log.warn("storage executor saturated: request refused with 503");
             return OciError.UNAVAILABLE.exception("the registry is busy, try again");
+        }
+        if (t instanceof MetadataUnavailableException) {
+            log.warn("{}: request answered 503", t.getMessage());
+            return OciError.UNAVAILABLE.exception("the mirror's metadata store is unreachable, try again shortly");
         }
         if (t instanceof UncheckedIOException && t.getCause() instanceof ClosedChannelException) {
             log.debug("storage closed under a request", t);

@@ -63,6 +63,20 @@ class ErrorResponsesTest {
     }
 
     @Test
+    void anUnreachableMetadataStoreIsA503AndABrokenOneA500() {
+        FullHttpResponse away = errors.response(new CompletionException(
+                new ocimirror.storage.meta.MetadataUnavailableException("metadata store (PostgreSQL 08001): no", null)),
+                false);
+        assertEquals(503, away.status().code());
+        assertTrue(away.content().toString(java.nio.charset.StandardCharsets.UTF_8)
+                .contains("metadata store is unreachable"));
+        away.release();
+        FullHttpResponse broken = errors.response(new ocimirror.storage.meta.MetadataException("corrupt", null), false);
+        assertEquals(500, broken.status().code());
+        broken.release();
+    }
+
+    @Test
     void headResponsesHaveNoBody() {
         FullHttpResponse r = errors.response(OciError.MANIFEST_UNKNOWN, "x", true);
         assertEquals(404, r.status().code());

@@ -12,6 +12,7 @@ import ocimirror.storage.meta.BlobRecord;
 import ocimirror.storage.meta.CacheIndex;
 import ocimirror.storage.meta.HotRecords;
 import ocimirror.storage.meta.ManifestRecord;
+import ocimirror.storage.meta.MetadataException;
 import ocimirror.storage.meta.MetadataStore;
 import ocimirror.storage.meta.Page;
 import ocimirror.storage.meta.TagRecord;
@@ -65,7 +66,8 @@ public final class CachedPgMetadataStore implements MetadataStore {
                                   PgListener.Backoff backoff) throws IOException {
         this.delegate = delegate;
         this.hot = hot;
-        this.listener = PgListener.start(settings, payload -> PgChanges.apply(payload, hot), hot::invalidateAll,
+        String own = delegate instanceof PgMetadataStore pg ? pg.origin() : null;
+        this.listener = PgListener.start(settings, payload -> PgChanges.apply(payload, hot, own), hot::invalidateAll,
                 backoff);
     }
 
@@ -95,7 +97,7 @@ public final class CachedPgMetadataStore implements MetadataStore {
         try {
             delegate.linkBlob(repo, digest);
         } finally {
-            changed(() -> hot.linkChanged(repo, digest));
+            changed(() -> hot.linkChanged(repo, digest), () -> isBlobLinked(repo, digest));
         }
     }
 
@@ -129,7 +131,7 @@ public final class CachedPgMetadataStore implements MetadataStore {
             delegate.putManifest(repo, manifest);
         } finally {
             if (manifest != null) {
-                changed(() -> hot.manifestChanged(repo, manifest.digest()));
+                changed(() -> hot.manifestChanged(repo, manifest.digest()), () -> getManifest(repo, manifest.digest()));
             }
         }
     }
@@ -166,7 +168,7 @@ public final class CachedPgMetadataStore implements MetadataStore {
         try {
             delegate.putTag(repo, tag, record);
         } finally {
-            changed(() -> hot.tagChanged(repo, tag));
+            changed(() -> hot.tagChanged(repo, tag), () -> getTag(repo, tag));
         }
     }
 
@@ -257,6 +259,32 @@ public final class CachedPgMetadataStore implements MetadataStore {
         List<Runnable> afterCommit = inBody.get();
         if (afterCommit != null) {
             afterCommit.add(invalidation);
+        }
+    }
+
+    /**
+     * As {@link #changed(Runnable)}, then reads the record back into memory (after the body's
+     * commit, inside one): what this replica has just written is what its clients ask for next,
+     * and while PostgreSQL is away only what is in memory can be served. A write drops its key
+     * rather than putting its own value there, so that a newer write from another replica whose
+     * notification came first is never overwritten; the read back goes through the load that
+     * races safely with notifications. Best effort: a failed read leaves the key out.
+     */
+    private void changed(Runnable invalidation, Runnable readBack) {
+        Runnable both = () -> {
+            invalidation.run();
+            try {
+                readBack.run();
+            } catch (MetadataException e) {
+                // not in memory then: the next read asks PostgreSQL
+            }
+        };
+        List<Runnable> afterCommit = inBody.get();
+        if (afterCommit != null) {
+            invalidation.run();
+            afterCommit.add(both);
+        } else {
+            both.run();
         }
     }
 

@@ -42,26 +42,35 @@ final class PgChanges {
     }
 
     /** Announces the payloads when {@code c}'s transaction commits (one round trip however many). */
-    static void send(Connection c, List<String> payloads) throws SQLException {
+    static void send(Connection c, String origin, List<String> payloads) throws SQLException {
         if (payloads.isEmpty()) {
             return;
         }
+        List<String> sent = payloads.stream().map(p -> p + " " + origin).toList();
         try (PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p")) {
             s.setString(1, CHANNEL);
-            s.setArray(2, c.createArrayOf("text", payloads.toArray()));
+            s.setArray(2, c.createArrayOf("text", sent.toArray()));
             s.execute();
         }
     }
 
-    static void send(Connection c, String payload) throws SQLException {
-        send(c, List.of(payload));
+    static void send(Connection c, String origin, String payload) throws SQLException {
+        send(c, origin, List.of(payload));
     }
 
-    /** Forgets what {@code payload} names in {@code hot}; everything if it cannot be read. */
-    static void apply(String payload, HotRecords hot) {
+    /**
+     * Forgets what {@code payload} names in {@code hot}; everything if it cannot be read. A change
+     * this store sent itself ({@code ownOrigin}) is skipped: the write dropped its key already, and
+     * a read of the key since then (see {@code CachedPgMetadataStore}) holds the committed value,
+     * which this late echo would throw away.
+     */
+    static void apply(String payload, HotRecords hot, String ownOrigin) {
         String[] parts = payload == null ? new String[0] : payload.split(" ", -1);
+        if (parts.length == 4 && parts[3].equals(ownOrigin)) {
+            return;
+        }
         try {
-            if (parts.length == 3) {
+            if (parts.length == 3 || parts.length == 4) {
                 RepoName repo = RepoName.of(parts[1]);
                 switch (parts[0]) {
                     case "tag" -> {

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import ocimirror.storage.meta.MetadataException;
+import ocimirror.storage.meta.MetadataUnavailableException;
 
 /**
  * The connection pool and the three ways {@link PgMetadataStore} uses it: a statement on its own
@@ -37,6 +38,8 @@ final class PgDb implements AutoCloseable {
     }
 
     private final HikariDataSource pool;
+    /** Names this store in its change notifications, so that its own listener can skip them. */
+    private final String origin;
     private final ThreadLocal<Bound> bound = new ThreadLocal<>();
     private final ReentrantLock[] stripes = new ReentrantLock[LOCAL_STRIPES];
     private volatile boolean closed;
@@ -57,9 +60,15 @@ final class PgDb implements AutoCloseable {
 
     PgDb(HikariDataSource pool) {
         this.pool = pool;
+        this.origin = Long.toHexString(new java.security.SecureRandom().nextLong());
         for (int i = 0; i < LOCAL_STRIPES; i++) {
             stripes[i] = new ReentrantLock();
         }
+    }
+
+    /** What this store's change notifications carry as their sender ({@link PgChanges}). */
+    String origin() {
+        return origin;
     }
 
     /** One statement, or several reads: auto-commit (or the enclosing lock's transaction). */
@@ -185,7 +194,20 @@ final class PgDb implements AutoCloseable {
 
     private static MetadataException failed(SQLException e) {
         String state = e.getSQLState() == null ? "" : " " + e.getSQLState();
-        return new MetadataException("metadata store (PostgreSQL" + state + "): " + e.getMessage(), e);
+        String message = "metadata store (PostgreSQL" + state + "): " + e.getMessage();
+        return unreachable(e) ? new MetadataUnavailableException(message, e) : new MetadataException(message, e);
+    }
+
+    /**
+     * Whether {@code e} says the database cannot be reached now rather than that a statement is
+     * wrong: a connection failure (class 08), a server shutting down or restarting (57P01-57P03),
+     * out of resources (class 53), or no connection from the pool in time (SQLSTATE 08001 from
+     * HikariCP, or a transient connection exception).
+     */
+    static boolean unreachable(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return e instanceof java.sql.SQLTransientConnectionException
+                || e instanceof java.sql.SQLNonTransientConnectionException || state.startsWith("08") || state.startsWith("53") || state.startsWith("57P");
     }
 
     /** Closes the pool. Idempotent. */

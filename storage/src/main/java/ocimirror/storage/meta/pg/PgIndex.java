@@ -157,7 +157,7 @@ final class PgIndex {
                         }
                     }
                 }
-                PgChanges.send(c, changes);
+                PgChanges.send(c, db.origin(), changes);
             }
             return deleteRecord(c, digest);
         });

@@ -168,7 +168,7 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
     public void linkBlob(RepoName repo, Digest digest) {
         db.transaction(c -> {
             PgBlobs.link(c, repo, digest, clock.millis());
-            PgChanges.send(c, PgChanges.link(repo, digest));
+            PgChanges.send(c, db.origin(), PgChanges.link(repo, digest));
             return null;
         });
     }
@@ -195,7 +195,7 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
         requireNonNull(manifest, "manifest");
         db.transaction(c -> {
             PgManifests.putManifest(c, repo, manifest, clock.millis());
-            PgChanges.send(c, PgChanges.manifest(repo, manifest.digest()));
+            PgChanges.send(c, db.origin(), PgChanges.manifest(repo, manifest.digest()));
             return null;
         });
     }
@@ -215,7 +215,7 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
             List<String> changes = new ArrayList<>();
             changes.add(PgChanges.manifest(repo, digest));
             droppedTags.forEach(t -> changes.add(PgChanges.tag(repo, t)));
-            PgChanges.send(c, changes);
+            PgChanges.send(c, db.origin(), changes);
             return true;
         });
     }
@@ -235,7 +235,7 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
         requireNonNull(record, "record");
         db.transaction(c -> {
             PgManifests.putTag(c, repo, tag, record, clock.millis());
-            PgChanges.send(c, PgChanges.tag(repo, tag));
+            PgChanges.send(c, db.origin(), PgChanges.tag(repo, tag));
             return null;
         });
     }
@@ -348,7 +348,7 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
 
     @Override
     public boolean unlinkIfOlder(RepoName repo, Digest digest, long cutoff) {
-        return db.transaction(c -> PgScans.unlinkIfOlder(c, repo, digest, cutoff));
+        return db.transaction(c -> PgScans.unlinkIfOlder(c, db.origin(), repo, digest, cutoff));
     }
 
     @Override
@@ -458,11 +458,16 @@ public final class PgMetadataStore implements MetadataStore, CacheIndex {
     }
 
     /** Announces {@code change} in {@code c}'s transaction if {@code changed}; returns {@code changed}. */
-    private static boolean announced(boolean changed, Connection c, String change) throws SQLException {
+    private boolean announced(boolean changed, Connection c, String change) throws SQLException {
         if (changed) {
-            PgChanges.send(c, change);
+            PgChanges.send(c, db.origin(), change);
         }
         return changed;
+    }
+
+    /** What this store's change notifications carry as their sender. */
+    String origin() {
+        return db.origin();
     }
 
     /** The schema version recorded in the database (for tests and diagnostics). */

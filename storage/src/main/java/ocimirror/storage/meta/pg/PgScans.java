@@ -43,7 +43,7 @@ final class PgScans {
      * Only a link made before {@code cutoff}: the row lock orders it with a concurrent
      * {@link PgBlobs#link}, and the condition is re-checked on the renewed row, which stays.
      */
-    static boolean unlinkIfOlder(Connection c, RepoName repo, Digest digest, long cutoff) throws SQLException {
+    static boolean unlinkIfOlder(Connection c, String origin, RepoName repo, Digest digest, long cutoff) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("DELETE FROM links WHERE repo = ? AND digest = ?"
                 + " AND linked_at < ?")) {
             s.setString(1, repo.value());
@@ -53,7 +53,7 @@ final class PgScans {
                 return false;
             }
         }
-        PgChanges.send(c, PgChanges.link(repo, digest));
+        PgChanges.send(c, origin, PgChanges.link(repo, digest));
         return true;
     }
 

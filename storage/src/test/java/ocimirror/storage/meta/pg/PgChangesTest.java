@@ -23,12 +23,21 @@ class PgChangesTest {
     void anAnnouncementForgetsItsKeyOnly() {
         cache("latest");
         cache("stable");
-        PgChanges.apply(PgChanges.tag(REPO, "latest"), hot);
+        PgChanges.apply(PgChanges.tag(REPO, "latest"), hot, "me");
         assertEquals(1, loads("latest"));
         assertEquals(0, loads("stable"));
         cacheLink();
-        PgChanges.apply(PgChanges.link(REPO, D1), hot);
+        PgChanges.apply(PgChanges.link(REPO, D1), hot, "me");
         assertEquals(Boolean.FALSE, hot.linked(REPO, D1, k -> false), "reloaded");
+    }
+
+    @Test
+    void anAnnouncementFromAnotherStoreForgetsItsKeyAndTheStoresOwnEchoNothing() {
+        cache("latest");
+        PgChanges.apply(PgChanges.tag(REPO, "latest") + " me", hot, "me");
+        assertEquals(0, loads("latest"), "this store's own write: its key was dropped and read back already");
+        PgChanges.apply(PgChanges.tag(REPO, "latest") + " other", hot, "me");
+        assertEquals(1, loads("latest"), "another replica's write");
     }
 
     @Test
@@ -36,7 +45,7 @@ class PgChangesTest {
         for (String payload : new String[] {"rename library/nginx latest", "tag library/nginx", "manifest x:y z",
                 PgChanges.ALL, "", null}) {
             cache("latest");
-            PgChanges.apply(payload, hot);
+            PgChanges.apply(payload, hot, "me");
             assertEquals(1, loads("latest"), String.valueOf(payload));
         }
     }

@@ -138,6 +138,26 @@ class PgReplicaCoherenceTest {
     }
 
     /**
+     * What a replica has just written is what its clients ask for next: it is in memory, so it is
+     * served while PostgreSQL is away (issue 15's test 5), not only what the replica happened to read.
+     */
+    @Test
+    void whatAReplicaWroteItServesWithPostgresqlAway() throws Exception {
+        a.putTag(REPO, "latest", tag(D1));
+        a.putManifest(REPO, manifest(D1));
+        a.linkBlob(REPO, D2);
+        Thread.sleep(300); // the write's own notification has come back (and is not allowed to drop it)
+        POSTGRES.stopServer();
+        try {
+            assertEquals(Optional.of(tag(D1)), a.getTag(REPO, "latest"));
+            assertTrue(a.getManifest(REPO, D1).isPresent());
+            assertTrue(a.isBlobLinked(REPO, D2));
+        } finally {
+            POSTGRES.startServer();
+        }
+    }
+
+    /**
      * B loads the tag and reads the old value; before its result is in, B's listener loses its
      * connection, the tag moves (an announcement B misses), and the listener reconnects and drops
      * everything in memory. The load then finishes: its old value must not stay behind.
