@@ -116,6 +116,13 @@ class SharedReplicasE2ETest {
                 assertTrue(verify.contains(": consistent"), verify);
                 String locked = cli(aws, "verify", "--config", tmp.resolve("a.yaml").toString());
                 assertTrue(locked.contains("in use"), locked);
+
+                // S3 away: what a replica's tier holds is served; a blob only S3 has is a 503, not a hang.
+                s3.close();
+                assertBlob(b, layer, pulled.layerDigest());
+                HttpResponse<byte[]> onlyInS3 = new RegistryClient(c.hostPort())
+                        .get("/v2/local/app/blobs/" + second.layerDigest());
+                assertEquals(503, onlyInS3.statusCode(), RegistryClient.describe(onlyInS3));
             }
         }
     }
