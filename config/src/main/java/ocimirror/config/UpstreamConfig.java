@@ -110,34 +110,16 @@ public record UpstreamConfig(
         }
     }
 
-    /** Client authorization by the mirror (the default). */
-    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
-                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
-                          int maxRetries, RepoRules rules, UpstreamLimits limits, List<UpstreamUrl> urls) {
-        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, limits,
-                urls, null);
-    }
-
-    /** With limits, one URL. */
-    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
-                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
-                          int maxRetries, RepoRules rules, UpstreamLimits limits) {
-        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, limits,
-                null);
-    }
-
-    /** Without repository rules: every repository of the upstream may be proxied. */
+    /**
+     * Without repository rules, limits, further URLs or delegated authorization: what a caller
+     * that builds one plain upstream in code needs (the loader and the builder use the canonical
+     * constructor).
+     */
     public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
                           CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
                           int maxRetries) {
-        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, null);
-    }
-
-    /** Without limits: as many connections and as much bandwidth as the upstream gives. */
-    public UpstreamConfig(String name, URI url, List<String> aliases, boolean isDefault, Path caCert,
-                          CredentialSource credentials, Duration tagTtl, boolean plainHttp, Timeouts timeouts,
-                          int maxRetries, RepoRules rules) {
-        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, rules, null);
+        this(name, url, aliases, isDefault, caCert, credentials, tagTtl, plainHttp, timeouts, maxRetries, null, null,
+                null, null);
     }
 
     /** What {@link #isValidName} wants, worded for an error message. */

@@ -56,9 +56,7 @@ class SharedReplicasE2ETest {
         TinyImage pulled = TinyImage.write(tmp.resolve("upstream-image"), "v1", 256 << 10, 71);
         TinyImage first = TinyImage.write(tmp.resolve("first"), "v1", 64 << 10, 72);
         TinyImage second = TinyImage.write(tmp.resolve("second"), "v1", 64 << 10, 73);
-        Map<String, String> aws = Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY,
-                "AWS_SECRET_ACCESS_KEY", S3ProxyServer.CREDENTIAL, "AWS_SHARED_CREDENTIALS_FILE",
-                tmp.resolve("no-aws-credentials").toString());
+        Map<String, String> aws = awsEnvironment();
 
         try (S3ProxyServer s3 = new S3ProxyServer(Files.createDirectories(tmp.resolve("s3")), BUCKET);
              SecuredUpstream upstream = SecuredUpstream.start(tmp.resolve("upstream"), "upstream", "puller", "pw")) {
@@ -140,9 +138,7 @@ class SharedReplicasE2ETest {
         Skopeo skopeo = new Skopeo(tmp.resolve("skopeo"));
         TinyImage cached = TinyImage.write(tmp.resolve("cached"), "v1", 128 << 10, 81);
         TinyImage cold = TinyImage.write(tmp.resolve("cold"), "v1", 128 << 10, 82);
-        Map<String, String> aws = Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY,
-                "AWS_SECRET_ACCESS_KEY", S3ProxyServer.CREDENTIAL, "AWS_SHARED_CREDENTIALS_FILE",
-                tmp.resolve("no-aws-credentials").toString());
+        Map<String, String> aws = awsEnvironment();
         try (S3ProxyServer s3 = new S3ProxyServer(Files.createDirectories(tmp.resolve("s3")), BUCKET);
              SecuredUpstream upstream = SecuredUpstream.start(tmp.resolve("upstream"), "upstream", "puller", "pw")) {
             upstream.registry().push(cached, "team/cached:v1", upstream.pki().certDir(), upstream.creds());
@@ -158,9 +154,7 @@ class SharedReplicasE2ETest {
                         assertEquals(cached.layerDigest().toString(), OciLayoutBuilder.sha256Digest(Files.readAllBytes(
                                 out.resolve("blobs/sha256/" + cached.layerDigest().hex()))), "pull " + i);
                     }
-                    HttpResponse<byte[]> coldPull = new RegistryClient(a.hostPort()).send(new RegistryClient(a.hostPort())
-                            .request("/v2/upstream/team/cold/manifests/v1")
-                            .header("Accept", "application/vnd.oci.image.manifest.v1+json").GET().build());
+                    HttpResponse<byte[]> coldPull = getManifest(a, "upstream/team/cold", "v1");
                     assertEquals(503, coldPull.statusCode(), RegistryClient.describe(coldPull));
                     HttpResponse<byte[]> ready = new RegistryClient(a.hostPort()).get("/readyz");
                     assertEquals(503, ready.statusCode(), RegistryClient.describe(ready));
@@ -173,15 +167,19 @@ class SharedReplicasE2ETest {
                 HttpResponse<byte[]> coldPull;
                 do {
                     Thread.sleep(200);
-                    coldPull = new RegistryClient(a.hostPort()).send(new RegistryClient(a.hostPort())
-                            .request("/v2/upstream/team/cold/manifests/v1")
-                            .header("Accept", "application/vnd.oci.image.manifest.v1+json").GET().build());
+                    coldPull = getManifest(a, "upstream/team/cold", "v1");
                 } while (coldPull.statusCode() != 200 && System.nanoTime() - back < 30_000_000_000L);
                 assertEquals(200, coldPull.statusCode(), RegistryClient.describe(coldPull));
                 skopeo.copy(Skopeo.docker(a.hostPort(), "upstream/team/cold", "v1"), Skopeo.oci(tmp.resolve("o2"), "v1"));
                 assertEquals(200, new RegistryClient(a.hostPort()).get("/readyz").statusCode());
             }
         }
+    }
+
+    /** s3proxy's credentials as the replicas read them, and no shared credentials file of this machine's. */
+    private Map<String, String> awsEnvironment() {
+        return Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY, "AWS_SECRET_ACCESS_KEY", S3ProxyServer.CREDENTIAL,
+                "AWS_SHARED_CREDENTIALS_FILE", tmp.resolve("no-aws-credentials").toString());
     }
 
     private ServeProcess replica(String name, PgDatabase db, S3ProxyServer s3, SecuredUpstream upstream,
@@ -226,10 +224,14 @@ class SharedReplicasE2ETest {
                 + digest.hex());
     }
 
-    private static String manifestDigest(ServeProcess replica, String repo, String tag) {
-        HttpResponse<byte[]> r = new RegistryClient(replica.hostPort()).send(new RegistryClient(replica.hostPort())
-                .request("/v2/" + repo + "/manifests/" + tag)
+    private static HttpResponse<byte[]> getManifest(ServeProcess replica, String repo, String tag) {
+        RegistryClient client = new RegistryClient(replica.hostPort());
+        return client.send(client.request("/v2/" + repo + "/manifests/" + tag)
                 .header("Accept", "application/vnd.oci.image.manifest.v1+json").GET().build());
+    }
+
+    private static String manifestDigest(ServeProcess replica, String repo, String tag) {
+        HttpResponse<byte[]> r = getManifest(replica, repo, tag);
         assertEquals(200, r.statusCode(), RegistryClient.describe(r));
         String digest = OciLayoutBuilder.sha256Digest(r.body());
         assertEquals(digest, r.headers().firstValue("Docker-Content-Digest").orElse(null));

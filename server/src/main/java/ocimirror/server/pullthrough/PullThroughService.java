@@ -237,32 +237,7 @@ public final class PullThroughService implements AutoCloseable {
     private CompletableFuture<BlobSource> blob(RepoTarget.Proxied target, Digest digest, Consumer<CacheResult> outcome,
                                                boolean background) {
         if (offload()) {
-            // A client that leaves cancels this future: pass it on to the one blobHere made, which
-            // takes a queued download out of the upstream's maxConnections queue.
-            // Either order: a cancel before blobHere returned is seen once it has.
-            CompletableFuture<BlobSource> outer = new CompletableFuture<>();
-            AtomicReference<CompletableFuture<BlobSource>> inner = new AtomicReference<>();
-            onStorage(() -> {
-                CompletableFuture<BlobSource> f = blobHere(target, digest, outcome, background);
-                inner.set(f);
-                if (outer.isCancelled()) {
-                    f.cancel(false);
-                }
-                return f;
-            }).whenComplete((v, e) -> {
-                if (e != null) {
-                    outer.completeExceptionally(e);
-                } else {
-                    outer.complete(v);
-                }
-            });
-            outer.whenComplete((v, e) -> {
-                CompletableFuture<BlobSource> f = inner.get();
-                if (outer.isCancelled() && f != null) {
-                    f.cancel(false);
-                }
-            });
-            return outer;
+            return onStorage(() -> blobHere(target, digest, outcome, background));
         }
         return blobHere(target, digest, outcome, background);
     }
@@ -441,19 +416,45 @@ public final class PullThroughService implements AutoCloseable {
         return metadata.mayBlock() && !onStorageThread.get();
     }
 
+    /**
+     * {@code work} on the storage executor. Cancelling the returned future cancels the one
+     * {@code work} made (a client that leaves takes its queued download out of the upstream's
+     * {@code maxConnections} queue), in either order: a cancel that comes before {@code work}
+     * returned is passed on once it has.
+     */
     private <T> CompletableFuture<T> onStorage(Supplier<CompletableFuture<T>> work) {
+        CompletableFuture<T> outer = new CompletableFuture<>();
+        AtomicReference<CompletableFuture<T>> inner = new AtomicReference<>();
         try {
-            return CompletableFuture.supplyAsync(() -> {
+            CompletableFuture.supplyAsync(() -> {
                 onStorageThread.set(true);
                 try {
-                    return work.get();
+                    CompletableFuture<T> f = work.get();
+                    inner.set(f);
+                    if (outer.isCancelled()) {
+                        f.cancel(false);
+                    }
+                    return f;
                 } finally {
                     onStorageThread.set(false);
                 }
-            }, storage).thenCompose(f -> f);
+            }, storage).thenCompose(f -> f).whenComplete((v, e) -> {
+                if (e != null) {
+                    outer.completeExceptionally(e);
+                } else {
+                    outer.complete(v);
+                }
+            });
         } catch (RuntimeException e) { // the executor is saturated
             return CompletableFuture.failedFuture(OciError.UNAVAILABLE.exception("the storage executor is busy"));
         }
+        outer.whenComplete((v, e) -> {
+            CompletableFuture<T> f = inner.get();
+            if (outer.isCancelled() && f != null) {
+                f.cancel(false);
+            }
+        });
+        return outer;
     }
 
     /**
