@@ -171,7 +171,15 @@ class SharedReplicasE2ETest {
                 } while (coldPull.statusCode() != 200 && System.nanoTime() - back < 30_000_000_000L);
                 assertEquals(200, coldPull.statusCode(), RegistryClient.describe(coldPull));
                 skopeo.copy(Skopeo.docker(a.hostPort(), "upstream/team/cold", "v1"), Skopeo.oci(tmp.resolve("o2"), "v1"));
-                assertEquals(200, new RegistryClient(a.hostPort()).get("/readyz").statusCode());
+                // Ready again once the listener is back: its reconnection backs off up to 5 s, so it may
+                // follow the pool's by that much.
+                long listening = System.nanoTime();
+                int ready;
+                while ((ready = new RegistryClient(a.hostPort()).get("/readyz").statusCode()) != 200
+                        && System.nanoTime() - listening < 10_000_000_000L) {
+                    Thread.sleep(100);
+                }
+                assertEquals(200, ready);
             }
         }
     }
